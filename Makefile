@@ -1,0 +1,38 @@
+# Two commands from nothing: `make demo` and `make test`. Everything else here serves them.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/skillibrium
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(PY):
+	"$$(scripts/find-python)" -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade "pip>=25"
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p var
+	SKILLIBRIUM_DEBUG=1 $(PY) manage.py demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	SKILLIBRIUM_DEBUG=1 $(VENV)/bin/mypy skillibrium merge_sandbox
+
+pytest: $(STAMP)
+	DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services
+	DATABASE_URL=$(TEST_DATABASE_URL) SKILLIBRIUM_DEBUG=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	DATABASE_URL=$(TEST_DATABASE_URL) SKILLIBRIUM_DEBUG=1 $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,30 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from skillibrium.core.demo_data import seed_demo
+from skillibrium.sync.engine import sync_integration
+from skillibrium.sync.models import Trigger
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization and link it to an HRIS tenant in the running Merge sandbox."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--size", type=int, default=300, help="People in the demo HRIS tenant.")
+        parser.add_argument("--provider", default="workday", help="workday, bamboohr or hibob.")
+        parser.add_argument("--sync", action="store_true", help="Run the first sync now, in this process.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        seed = seed_demo(size=options["size"], provider=options["provider"])
+        if options["sync"] and seed.integration.last_successful_sync_at is None:
+            run = sync_integration(integration_id=seed.integration.pk, trigger=Trigger.SETUP)
+            self.stdout.write(f"First sync: {run.status}, {run.created} users created.")
+        self.stdout.write(f"Organization: {seed.organization.name}")
+        self.stdout.write(f"Admin: {seed.admin_email} / {seed.password}")
+        self.stdout.write(f"Member: {seed.member_email} / {seed.password}")
+        if seed.tenant:
+            self.stdout.write(
+                f"HRIS sync user in the sandbox: {seed.tenant['username']} / {seed.tenant['password']} "
+                f"(tenant {seed.tenant['subdomain']})"
+            )

@@ -1,0 +1,6 @@
+from django.urls import path
+
+from . import views
+
+app_name = "directory"
+urlpatterns = [path("", views.my_org, name="my_org")]

@@ -1,0 +1,32 @@
+from django.db import models
+
+
+class Category(models.TextChoices):
+    HRIS = "hris", "HRIS"
+    CRM = "crm", "CRM"
+
+
+class Health(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    SYNCING = "syncing", "Relinked, catching up"
+    DEGRADED = "degraded", "Degraded"
+    RELINK_NEEDED = "relink_needed", "Relink needed"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+    @property
+    def needs_action(self) -> bool:
+        return self in {Health.RELINK_NEEDED, Health.DISCONNECTED}
+
+
+class Cause(models.TextChoices):
+    """Why a connection broke, named as the help article names it."""
+
+    NONE = "", "None"
+    EXPIRED_CREDENTIALS = "expired_credentials", "Expired API or sync user credentials"
+    PASSWORD_RESET = "password_reset", "Password reset for the linked user account"
+    MERGE_OUTAGE = "merge_outage", "Merge.dev platform outage"
+    PROVIDER_OUTAGE = "provider_outage", "Provider outage"
+    MISSING_PERMISSIONS = "missing_permissions", "Missing permissions"
+    EXPIRED_MFA = "expired_mfa", "Expired multi-factor authentication"
+    ACCOUNT_DELETED = "account_deleted", "Linked account deleted"
+    OTHER = "other", "Other"

@@ -1,0 +1,100 @@
+"""An organization's connection to its HRIS or CRM through a Merge linked account, and its health."""
+
+from typing import Self
+
+from django.db import models
+from django.utils import timezone
+
+from skillibrium.accounts.models import Organization
+from skillibrium.core.crypto import EncryptedTextField
+
+from .choices import Category, Cause, Health
+
+
+class IntegrationQuerySet(models.QuerySet["Integration"]):
+    def for_org(self, organization: Organization) -> Self:
+        return self.filter(organization=organization)
+
+    def needing_action(self) -> Self:
+        return self.filter(health__in=[Health.RELINK_NEEDED, Health.DISCONNECTED])
+
+    def due_for_sync(self) -> Self:
+        return self.filter(
+            is_paused=False,
+            health__in=[Health.HEALTHY, Health.SYNCING, Health.DEGRADED],
+            next_sync_at__lte=timezone.now(),
+        )
+
+
+class Integration(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="integrations")
+    category = models.CharField(max_length=8, choices=Category.choices)
+    provider_slug = models.CharField(max_length=64)
+    provider_name = models.CharField(max_length=128)
+    provider_logo_url = models.URLField(blank=True)
+    merge_account_id = models.CharField(max_length=64)
+    account_token = EncryptedTextField()
+
+    health = models.CharField(max_length=16, choices=Health.choices, default=Health.HEALTHY)
+    cause = models.CharField(max_length=32, choices=Cause.choices, default=Cause.NONE, blank=True)
+    cause_detail = models.TextField(blank=True)
+    health_changed_at = models.DateTimeField(default=timezone.now)
+    is_paused = models.BooleanField(default=False)
+
+    linked_at = models.DateTimeField(default=timezone.now)
+    linked_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_successful_sync_at = models.DateTimeField(null=True, blank=True)
+    # Merge's modified_at of the newest record applied; the next run asks only for what changed after it.
+    sync_watermark = models.DateTimeField(null=True, blank=True)
+    next_sync_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = IntegrationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "category"], name="one_integration_per_category"),
+            models.UniqueConstraint(fields=["merge_account_id"], name="unique_merge_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_name} ({self.get_category_display()}) for {self.organization}"
+
+    @property
+    def can_sync(self) -> bool:
+        return not self.is_paused and not Health(self.health).needs_action
+
+    @property
+    def status_label(self) -> str:
+        return "Paused" if self.is_paused else self.get_health_display()
+
+    def set_health(self, health: Health, cause: Cause = Cause.NONE, detail: str = "") -> bool:
+        """Move to a health state; returns whether it changed, so callers notify once per transition."""
+        changed = (self.health, self.cause) != (health, cause)
+        if changed:
+            IntegrationEvent.objects.create(
+                integration=self, from_health=self.health, to_health=health, cause=cause, detail=detail
+            )
+            self.health_changed_at = timezone.now()
+        self.health, self.cause, self.cause_detail = health, cause, detail
+        self.save(update_fields=["health", "cause", "cause_detail", "health_changed_at"])
+        return changed
+
+
+class IntegrationEvent(models.Model):
+    """The history of an integration's health, newest first."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    from_health = models.CharField(max_length=16, choices=Health.choices)
+    to_health = models.CharField(max_length=16, choices=Health.choices)
+    cause = models.CharField(max_length=32, choices=Cause.choices, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_health} -> {self.to_health} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,118 @@
+"""HRIS Settings, Company Integrations, and the Edit view with Relink Integration. Admins only."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from skillibrium.accounts.models import Membership
+from skillibrium.core.access import admin_view
+from skillibrium.merge_client import MergeError
+
+from . import services
+from .causes import explain
+from .choices import Category
+from .models import Integration
+
+SECTIONS = {"hris": "HRIS Settings", "company": "Company Integrations"}
+CONFIRMATIONS = {
+    Category.HRIS: "The integration has been successfully linked.",
+    Category.CRM: "The integration has been successfully re-linked.",
+}
+
+
+def _edit_url(pk: int, section: str) -> str:
+    return reverse("integrations:company_edit" if section == "company" else "integrations:edit", args=[pk])
+
+
+def _integration(membership: Membership, pk: int) -> Integration:
+    """Another organization's integration answers 404, exactly like one that does not exist."""
+    return get_object_or_404(Integration.objects.for_org(membership.organization), pk=pk)
+
+
+@admin_view
+def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
+    integrations = Integration.objects.for_org(membership.organization).filter(category=Category.HRIS)
+    return render(request, "integrations/hris_settings.html", {"integrations": integrations})
+
+
+@admin_view
+def company_integrations(request: HttpRequest, membership: Membership) -> HttpResponse:
+    integrations = Integration.objects.for_org(membership.organization).order_by("category")
+    return render(
+        request, "integrations/company_integrations.html", {"integrations": integrations, "tab": "company"}
+    )
+
+
+@admin_view
+def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "hris") -> HttpResponse:
+    integration = _integration(membership, pk)
+    context = {
+        "integration": integration,
+        "section": section,
+        "section_title": SECTIONS.get(section, SECTIONS["hris"]),
+        "explanation": explain(integration.cause),
+        "runs": integration.runs.all()[:10],
+        "events": integration.events.all()[:10],
+    }
+    return render(request, "integrations/edit.html", context)
+
+
+@require_POST
+@admin_view
+def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    integration = _integration(membership, pk)
+    try:
+        token = services.start_link(
+            organization=membership.organization,
+            category=integration.category,
+            email=membership.user.email,
+            integration=integration.provider_slug or None,
+        )
+    except MergeError as error:
+        return JsonResponse({"error": f"Merge Link could not be opened: {error}"}, status=502)
+    return JsonResponse({"link_token": token})
+
+
+@require_POST
+@admin_view
+def relink_complete(
+    request: HttpRequest, membership: Membership, pk: int, section: str = "hris"
+) -> HttpResponse:
+    integration = _integration(membership, pk)
+    public_token = request.POST.get("public_token", "").strip()
+    back = redirect(_edit_url(pk, request.POST.get("section", "")))
+    if not public_token:
+        messages.error(request, "Merge Link did not return a token; nothing was changed. Please try again.")
+        return back
+    try:
+        outcome = services.complete_relink(
+            integration=integration, public_token=public_token, membership=membership
+        )
+    except MergeError as error:
+        messages.error(request, f"The relink could not be completed; nothing was changed. {error}")
+        return back
+    messages.success(request, CONFIRMATIONS[Category(integration.category)])
+    if not outcome.same_account:
+        messages.warning(
+            request,
+            "Merge linked a different account than before. Your people keep their Skillibrium identities; "
+            "check the next sync's results.",
+        )
+    return back
+
+
+@require_POST
+@admin_view
+def sync_now(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    from skillibrium.sync.models import Trigger
+    from skillibrium.sync.tasks import sync_linked_account
+
+    integration = _integration(membership, pk)
+    if not integration.can_sync:
+        messages.error(request, f"Sync is not possible while the integration is {integration.status_label}.")
+    else:
+        sync_linked_account.enqueue(integration.pk, Trigger.ADMIN)
+        messages.success(request, "A sync has been started. Its result appears under Recent syncs.")
+    return redirect(_edit_url(pk, request.POST.get("section", "")))

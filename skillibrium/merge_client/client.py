@@ -1,0 +1,166 @@
+"""The one seam to Merge.dev: HTTP through httpx, every failure translated into merge_client.errors."""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import orjson
+from django.conf import settings
+from django.utils import timezone
+
+from .errors import AccountGone, MergeError, Misconfigured, RateLimited, Transient
+
+type JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LinkedAccountToken:
+    account_id: str
+    account_token: str
+    provider_name: str
+    provider_slug: str
+    provider_logo_url: str
+
+
+@dataclass(frozen=True)
+class AccountDetails:
+    account_id: str
+    status: str
+    status_detail: str
+    provider_name: str
+    provider_slug: str
+
+
+class MergeClient:
+    def __init__(
+        self,
+        *,
+        category: str,
+        account_token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.category = category
+        headers = {"Authorization": f"Bearer {settings.MERGE_API_KEY}", "Accept": "application/json"}
+        if account_token:
+            headers["X-Account-Token"] = account_token
+        self.requests = 0
+        self._http = httpx.Client(
+            base_url=f"{settings.MERGE_API_URL}/{category}/v1/",
+            headers=headers,
+            timeout=settings.MERGE_TIMEOUT_SECONDS,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "MergeClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def create_link_token(
+        self, *, origin_id: str, organization_name: str, email: str, integration: str | None = None
+    ) -> str:
+        body: JSON = {
+            "end_user_origin_id": origin_id,
+            "end_user_organization_name": organization_name,
+            "end_user_email_address": email,
+            "categories": [self.category],
+        }
+        if integration:
+            body["integration"] = integration
+        return str(self._request("POST", "link-token", json=body)["link_token"])
+
+    def exchange_public_token(self, public_token: str) -> LinkedAccountToken:
+        data = self._request("GET", f"account-token/{public_token}")
+        integration = data.get("integration") or {}
+        return LinkedAccountToken(
+            account_id=str(data["id"]),
+            account_token=str(data["account_token"]),
+            provider_name=str(integration.get("name") or ""),
+            provider_slug=str(integration.get("slug") or ""),
+            provider_logo_url=str(integration.get("square_image") or integration.get("image") or ""),
+        )
+
+    def account_details(self) -> AccountDetails:
+        data = self._request("GET", "account-details")
+        return AccountDetails(
+            account_id=str(data.get("id") or ""),
+            status=str(data.get("status") or ""),
+            status_detail=str(data.get("status_detail") or ""),
+            provider_name=str(data.get("integration") or ""),
+            provider_slug=str(data.get("integration_slug") or ""),
+        )
+
+    def ongoing_issues(self, linked_account_id: str) -> list[JSON]:
+        params = {"linked_account_id": linked_account_id, "status": "ONGOING"}
+        return [issue for page in self.pages("issues", params) for issue in page]
+
+    def pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[JSON]]:
+        """Yield each page's results, following Merge's opaque cursors until `next` is null."""
+        query = {"page_size": "100", **params}
+        while True:
+            data = self._request("GET", path, params=query)
+            results = data.get("results")
+            if not isinstance(results, list):
+                raise Transient(f"Merge returned a malformed page for {path}.")
+            yield results
+            cursor = data.get("next")
+            if not cursor:
+                return
+            query["cursor"] = str(cursor)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> JSON:
+        self.requests += 1
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise Transient("Merge did not answer in time.") from None
+        except httpx.TransportError as exc:
+            raise Transient(f"Merge could not be reached ({type(exc).__name__}).") from None
+        _raise_for_status(response)
+        try:
+            data = orjson.loads(response.content) if response.content else {}
+        except orjson.JSONDecodeError:
+            raise Transient(f"Merge returned a body that is not JSON for {path}.") from None
+        if not isinstance(data, dict):
+            raise Transient(f"Merge returned an unexpected body for {path}.")
+        return data
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.text[:200]
+    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)[:200]
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("Retry-After", "")
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    detail = _detail(response)
+    if status == 429:
+        raise RateLimited(f"Merge rate limit reached: {detail}", _retry_after(response))
+    if status >= 500 or status == 408:
+        raise Transient(f"Merge answered {status}: {detail}")
+    if status in (401, 403) and "X-Account-Token" in response.request.headers:
+        raise AccountGone(f"Merge no longer accepts this linked account: {detail}")
+    if status in (401, 403):
+        raise Misconfigured(f"Merge rejected Skillibrium's API key: {detail}")
+    raise MergeError(f"Merge answered {status}: {detail}")

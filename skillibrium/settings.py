@@ -1,0 +1,197 @@
+"""Skillibrium settings: everything a deployment changes comes from the environment (README lists each)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+ENVIRONMENT = env("SKILLIBRIUM_ENVIRONMENT", "sandbox")
+if ENVIRONMENT not in {"sandbox", "production"}:
+    raise ImproperlyConfigured("SKILLIBRIUM_ENVIRONMENT must be 'sandbox' or 'production'.")
+
+DEBUG = env_bool("SKILLIBRIUM_DEBUG", False)
+SECRET_KEY = env("SKILLIBRIUM_SECRET_KEY", "insecure-local-only-secret-key-change-me" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("Set SKILLIBRIUM_SECRET_KEY (or SKILLIBRIUM_DEBUG=1 for local use).")
+ALLOWED_HOSTS = env("SKILLIBRIUM_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+SITE_URL = env("SKILLIBRIUM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [SITE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.sites",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks_db",
+    "crontask",
+    "allauth",
+    "allauth.account",
+    "skillibrium.core",
+    "skillibrium.accounts",
+    "skillibrium.directory",
+    "skillibrium.integrations",
+    "skillibrium.sync",
+    "skillibrium.provisioning",
+    "skillibrium.notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "skillibrium.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "skillibrium" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "skillibrium.core.context_processors.skillibrium",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "skillibrium.wsgi.application"
+ASGI_APPLICATION = "skillibrium.asgi.application"
+
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'skillibrium.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the worker and the scheduler share the file: WAL lets readers run beside one writer.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SITE_ID = 1
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "directory:my_org"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_ADAPTER = "skillibrium.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+SESSION_COOKIE_AGE = int(env("SKILLIBRIUM_SESSION_SECONDS", str(8 * 3600)))
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SITE_URL.startswith("https://")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+USE_I18N = False
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+TASKS = {
+    "default": {
+        "BACKEND": env("SKILLIBRIUM_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_REDIS_URL" in os.environ else {}
+
+DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
+MAILERS = {
+    "default": {
+        "BACKEND": env("SKILLIBRIUM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        "OPTIONS": {
+            "host": env("SKILLIBRIUM_SMTP_HOST", "127.0.0.1"),
+            "port": int(env("SKILLIBRIUM_SMTP_PORT", "25")),
+        }
+        if "smtp" in env("SKILLIBRIUM_EMAIL_BACKEND", "")
+        else {},
+    }
+}
+
+# Merge.dev: the same client talks to the real Merge or to the local sandbox; only these settings change.
+MERGE_API_URL = env("MERGE_API_URL", "http://127.0.0.1:8765/api").rstrip("/")
+MERGE_API_KEY = env("MERGE_API_KEY", "sandbox-production-key")
+MERGE_WEBHOOK_KEY = env("MERGE_WEBHOOK_KEY", "sandbox-webhook-key")
+MERGE_LINK_SCRIPT_URL = env("MERGE_LINK_SCRIPT_URL", "http://127.0.0.1:8765/link/initialize.js")
+MERGE_TIMEOUT_SECONDS = float(env("MERGE_TIMEOUT_SECONDS", "30"))
+SYNC_INTERVAL_SECONDS = int(env("SKILLIBRIUM_SYNC_INTERVAL_SECONDS", "3600"))
+
+# Keys for secrets at rest; the first encrypts, all decrypt, so a new key can be put in front of the old one.
+FIELD_ENCRYPTION_KEYS = [k for k in env("SKILLIBRIUM_ENCRYPTION_KEYS", "").split(",") if k]
+
+_merge_origin = MERGE_LINK_SCRIPT_URL.split("/", 3)[:3]
+MERGE_LINK_ORIGIN = "/".join(_merge_origin)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE, MERGE_LINK_ORIGIN],
+    "frame-src": [CSP.SELF, MERGE_LINK_ORIGIN],
+    "connect-src": [CSP.SELF, MERGE_LINK_ORIGIN],
+    "img-src": [CSP.SELF, "data:", MERGE_LINK_ORIGIN],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if ENVIRONMENT == "production" and SITE_URL.startswith("https://"):
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_SSL_REDIRECT = env_bool("SKILLIBRIUM_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("SKILLIBRIUM_LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}

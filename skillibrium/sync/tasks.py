@@ -1,0 +1,33 @@
+"""Background work: tasks take ids, re-fetch, and call into the engine."""
+
+import datetime as dt
+import random
+
+from apscheduler.triggers.interval import IntervalTrigger
+from crontask import cron
+from django.conf import settings
+from django.tasks import task
+from django.utils import timezone
+
+from skillibrium.integrations.models import Integration
+
+from .engine import sync_integration
+from .models import Trigger
+
+
+@task
+def sync_linked_account(integration_id: int, trigger: str) -> int:
+    return sync_integration(integration_id=integration_id, trigger=Trigger(trigger)).pk
+
+
+@cron(IntervalTrigger(seconds=30))
+@task
+def enqueue_due_syncs() -> int:
+    """Spread scheduled syncs with jitter so that many organizations do not hit Merge at the same instant."""
+    due = list(Integration.objects.due_for_sync().values_list("pk", flat=True))
+    for integration_id in due:
+        jitter = random.uniform(0, settings.SYNC_INTERVAL_SECONDS * 0.1)  # noqa: S311 - not security relevant
+        next_at = timezone.now() + dt.timedelta(seconds=settings.SYNC_INTERVAL_SECONDS + jitter)
+        Integration.objects.filter(pk=integration_id).update(next_sync_at=next_at)
+        sync_linked_account.enqueue(integration_id, Trigger.SCHEDULE)
+    return len(due)
