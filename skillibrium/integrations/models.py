@@ -98,3 +98,15 @@ class IntegrationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_health} -> {self.to_health} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class WebhookDelivery(models.Model):
+    """A Merge webhook already processed; a retried delivery has the same body, so the same digest."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    event = models.CharField(max_length=64)
+    account_id = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event} at {self.received_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "integrations"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("integrations/<int:pk>/relink/start/", views.relink_start, name="relink_start"),
     path("integrations/<int:pk>/relink/complete/", views.relink_complete, name="relink_complete"),
     path("integrations/<int:pk>/sync/", views.sync_now, name="sync_now"),
+    path("webhooks/merge/", webhooks.receive, name="merge_webhook"),
 ]

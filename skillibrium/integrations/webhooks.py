@@ -1,0 +1,69 @@
+"""Merge's webhooks: verify the signature, process each delivery once, and turn it into a sync or a state."""
+
+import base64
+import hashlib
+import hmac
+import logging
+
+import orjson
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .choices import Cause, Health
+from .models import Integration, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+SYNC_EVENTS = ("LinkedAccount.sync_completed", "Issue.new", "Issue.resolved", "LinkedAccount.linked")
+MODEL_EVENTS = (".added", ".changed", ".removed")
+
+
+def signature_is_valid(raw: bytes, header: str) -> bool:
+    expected = base64.urlsafe_b64encode(
+        hmac.new(settings.MERGE_WEBHOOK_KEY.encode(), raw, hashlib.sha256).digest()
+    ).rstrip(b"=")
+    return hmac.compare_digest(expected, header.strip().rstrip("=").encode())
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def receive(request: HttpRequest) -> HttpResponse:
+    raw = request.body
+    if not signature_is_valid(raw, request.headers.get("X-Merge-Webhook-Signature", "")):
+        return JsonResponse({"detail": "Invalid signature."}, status=401)
+    try:
+        payload = orjson.loads(raw)
+        event = str(payload["hook"]["event"])
+        account_id = str(payload["linked_account"]["id"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return JsonResponse({"detail": "Not a Merge webhook body."}, status=400)
+    try:
+        with transaction.atomic():
+            WebhookDelivery.objects.create(digest=hashlib.sha256(raw).hexdigest(), event=event, account_id=account_id)
+    except IntegrityError:
+        return JsonResponse({"detail": "Already processed."})
+    integration = Integration.objects.filter(merge_account_id=account_id).first()
+    if integration is None:
+        return JsonResponse({"detail": "Unknown linked account; ignored."})
+    handle_event(integration, event)
+    return JsonResponse({"detail": "Accepted."})
+
+
+def handle_event(integration: Integration, event: str) -> None:
+    from skillibrium.notifications.services import notify_health_change
+    from skillibrium.sync.models import Trigger
+    from skillibrium.sync.tasks import sync_linked_account
+
+    if event == "LinkedAccount.deleted":
+        if integration.set_health(Health.DISCONNECTED, Cause.ACCOUNT_DELETED, "Merge deleted the linked account."):
+            notify_health_change(integration)
+    elif event in SYNC_EVENTS or event.endswith(MODEL_EVENTS):
+        # Every signal leads to the same place: a sync that checks the account first and fetches what changed.
+        if not integration.is_paused:
+            sync_linked_account.enqueue(integration.pk, Trigger.WEBHOOK)
+    logger.info("webhook %s for integration %s", event, integration.pk)

@@ -1,0 +1,131 @@
+"""Browser tests drive real processes: the Merge sandbox, the web server and the task worker, on PostgreSQL."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import httpx
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import ROOT, free_port, start_sandbox, wait_until_up
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+@dataclass
+class Stack:
+    web: str
+    sandbox: str
+    env: dict[str, str]
+
+    def manage(self, *argv: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *argv], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def control(self, method: str, path: str, **json: Any) -> Any:
+        response = httpx.request(method, f"{self.sandbox}/_sandbox/{path}", json=json or None, timeout=120)
+        response.raise_for_status()
+        return response.json()
+
+
+def _fresh_database() -> str:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/skillibrium")
+    name = f"skillibrium_e2e_{os.getpid()}"
+    cfg = dj_database_url.parse(base)
+    with psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(url: str) -> None:
+    cfg = dj_database_url.parse(url)
+    with psycopg.connect(
+        host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    database = _fresh_database()
+    web_port = free_port()
+    web = f"http://127.0.0.1:{web_port}"
+    sandbox, sandbox_process = start_sandbox(
+        tmp_path_factory.mktemp("e2e") / "merge.sqlite3", MERGE_SANDBOX_WEBHOOK_URL=f"{web}/webhooks/merge/"
+    )
+    env = os.environ | {
+        "DATABASE_URL": database,
+        "SKILLIBRIUM_DEBUG": "1",
+        "SKILLIBRIUM_SITE_URL": web,
+        "MERGE_API_URL": f"{sandbox}/api",
+        "MERGE_LINK_SCRIPT_URL": f"{sandbox}/link/initialize.js",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    stack = Stack(web=web, sandbox=sandbox, env=env)
+    processes = [sandbox_process]
+    try:
+        stack.manage("migrate", "--no-input")
+        stack.manage("seed_demo", "--size", "60", "--sync")
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "skillibrium.asgi:application", "--port", str(web_port)],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        processes.append(
+            subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload"], cwd=ROOT, env=env)
+        )
+        wait_until_up(f"{web}/healthz", processes[1])
+        yield stack
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        _drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(SCREENSHOTS / f"{name}.png")), full_page=True)
