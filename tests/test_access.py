@@ -64,7 +64,11 @@ def test_actions_refuse_get() -> None:
 def test_anonymous_is_sent_to_sign_in() -> None:
     org = make_org()
     pk = make_integration(org).pk
-    for url in [reverse("directory:my_org"), reverse("integrations:edit", args=[pk]), reverse("accounts:settings")]:
+    for url in [
+        reverse("directory:my_org"),
+        reverse("integrations:edit", args=[pk]),
+        reverse("accounts:settings"),
+    ]:
         response = Client().get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("account_login"))

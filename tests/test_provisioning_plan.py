@@ -48,7 +48,8 @@ def test_last_admin_is_never_deactivated() -> None:
 
 def test_one_of_two_admins_may_leave_but_not_both() -> None:
     admins = [
-        candidate(n, user_id=n, user_active=True, user_is_admin=True, employment_status="INACTIVE") for n in (1, 2)
+        candidate(n, user_id=n, user_active=True, user_is_admin=True, employment_status="INACTIVE")
+        for n in (1, 2)
     ]
     plan = plan_provisioning(admins, today=TODAY, active_admins=2)
     assert [c.person_id for c in plan.deactivate] == [1]

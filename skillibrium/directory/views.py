@@ -17,5 +17,9 @@ def my_org(request: HttpRequest, membership: Membership) -> HttpResponse:
         people = people.search(query)
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "query": query, "total": people.count()}
-    template = "directory/people_table.html" if request.headers.get("HX-Request") == "true" else "directory/my_org.html"
+    template = (
+        "directory/people_table.html"
+        if request.headers.get("HX-Request") == "true"
+        else "directory/my_org.html"
+    )
     return render(request, template, context)

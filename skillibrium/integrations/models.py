@@ -1,5 +1,6 @@
 """An organization's connection to its HRIS or CRM through a Merge linked account, and its health."""
 
+import datetime as dt
 from typing import Self
 
 from django.db import models
@@ -49,6 +50,9 @@ class Integration(models.Model):
     # Merge's modified_at of the newest record applied; the next run asks only for what changed after it.
     sync_watermark = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(default=timezone.now)
+    # One run at a time per linked account, across workers: a lease that a crashed worker lets expire.
+    sync_lease_until = models.DateTimeField(null=True, blank=True)
+    sync_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationQuerySet.as_manager()
@@ -69,6 +73,22 @@ class Integration(models.Model):
     @property
     def status_label(self) -> str:
         return "Paused" if self.is_paused else self.get_health_display()
+
+    def take_sync_lease(self, seconds: int) -> bool:
+        now = timezone.now()
+        free = models.Q(sync_lease_until__isnull=True) | models.Q(sync_lease_until__lt=now)
+        taken = Integration.objects.filter(free, pk=self.pk).update(
+            sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested=False
+        )
+        if not taken:
+            # Someone is syncing: ask them to go round once more so that this request's changes are not lost.
+            Integration.objects.filter(pk=self.pk).update(sync_requested=True)
+        return bool(taken)
+
+    def release_sync_lease(self) -> bool:
+        """Returns whether another sync was asked for while this one ran."""
+        Integration.objects.filter(pk=self.pk).update(sync_lease_until=None)
+        return Integration.objects.filter(pk=self.pk, sync_requested=True).exists()
 
     def set_health(self, health: Health, cause: Cause = Cause.NONE, detail: str = "") -> bool:
         """Move to a health state; returns whether it changed, so callers notify once per transition."""

@@ -44,7 +44,9 @@ def receive(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"detail": "Not a Merge webhook body."}, status=400)
     try:
         with transaction.atomic():
-            WebhookDelivery.objects.create(digest=hashlib.sha256(raw).hexdigest(), event=event, account_id=account_id)
+            WebhookDelivery.objects.create(
+                digest=hashlib.sha256(raw).hexdigest(), event=event, account_id=account_id
+            )
     except IntegrityError:
         return JsonResponse({"detail": "Already processed."})
     integration = Integration.objects.filter(merge_account_id=account_id).first()
@@ -60,10 +62,11 @@ def handle_event(integration: Integration, event: str) -> None:
     from skillibrium.sync.tasks import sync_linked_account
 
     if event == "LinkedAccount.deleted":
-        if integration.set_health(Health.DISCONNECTED, Cause.ACCOUNT_DELETED, "Merge deleted the linked account."):
+        if integration.set_health(
+            Health.DISCONNECTED, Cause.ACCOUNT_DELETED, "Merge deleted the linked account."
+        ):
             notify_health_change(integration)
-    elif event in SYNC_EVENTS or event.endswith(MODEL_EVENTS):
+    elif (event in SYNC_EVENTS or event.endswith(MODEL_EVENTS)) and not integration.is_paused:
         # Every signal leads to the same place: a sync that checks the account first and fetches what changed.
-        if not integration.is_paused:
-            sync_linked_account.enqueue(integration.pk, Trigger.WEBHOOK)
+        sync_linked_account.enqueue(integration.pk, Trigger.WEBHOOK)
     logger.info("webhook %s for integration %s", event, integration.pk)

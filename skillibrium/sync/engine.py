@@ -26,15 +26,36 @@ SOURCES: dict[str, tuple[str, dict[str, str], Callable[[Record], dict[str, Any]]
 }
 
 
-def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun:
+LEASE_SECONDS = 600
+
+
+def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None:
+    """Run one sync unless another holds the account's lease; returns None when it did not run."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
-    run = SyncRun.objects.create(
-        integration=integration, trigger=trigger, modified_after=integration.sync_watermark
-    )
     if not integration.can_sync:
+        if trigger != Trigger.ADMIN:
+            return None
+        run = SyncRun.objects.create(integration=integration, trigger=trigger)
         return _finish(
             run, RunStatus.PAUSED, error=f"Not synced: the integration is {integration.status_label}."
         )
+    if not integration.take_sync_lease(LEASE_SECONDS):
+        return None
+    try:
+        run = _run(integration, trigger)
+    finally:
+        asked_again = integration.release_sync_lease()
+    if asked_again:
+        from .tasks import sync_linked_account
+
+        sync_linked_account.enqueue(integration.pk, Trigger.WEBHOOK)
+    return run
+
+
+def _run(integration: Integration, trigger: Trigger) -> SyncRun:
+    run = SyncRun.objects.create(
+        integration=integration, trigger=trigger, modified_after=integration.sync_watermark
+    )
     with MergeClient(category=integration.category, account_token=integration.account_token) as client:
         try:
             _check_connection(client, integration)
@@ -68,6 +89,9 @@ def _fetch(client: MergeClient, integration: Integration, run: SyncRun) -> dt.da
     newest = integration.sync_watermark
     for page in client.pages(path, params):
         run.pages += 1
+        Integration.objects.filter(pk=integration.pk).update(
+            sync_lease_until=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS)
+        )
         rows: dict[str, dict[str, Any]] = {}
         for record in page:
             try:

@@ -16,8 +16,9 @@ from .models import Trigger
 
 
 @task
-def sync_linked_account(integration_id: int, trigger: str) -> int:
-    return sync_integration(integration_id=integration_id, trigger=Trigger(trigger)).pk
+def sync_linked_account(integration_id: int, trigger: str) -> int | None:
+    run = sync_integration(integration_id=integration_id, trigger=Trigger(trigger))
+    return run.pk if run else None
 
 
 @cron(IntervalTrigger(seconds=30))

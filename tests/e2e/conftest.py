@@ -1,4 +1,4 @@
-"""Browser tests drive real processes: the Merge sandbox, the web server and the task worker, on PostgreSQL."""
+"""Browser tests drive real processes: Merge sandbox, web server and task worker, on PostgreSQL."""
 
 import os
 import subprocess
@@ -37,7 +37,12 @@ class Stack:
 
     def manage(self, *argv: str) -> str:
         done = subprocess.run(
-            [sys.executable, "manage.py", *argv], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300
+            [sys.executable, "manage.py", *argv],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr
         return done.stdout
@@ -112,7 +117,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 

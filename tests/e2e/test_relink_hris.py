@@ -18,7 +18,7 @@ def sign_in(page: Page, stack: Stack, email: str = "admin@acme.example") -> None
 
 
 def break_connection(stack: Stack) -> dict[str, str]:
-    """The HRIS administrator resets the sync user's password; Merge's next sync fails; Skillibrium notices."""
+    """The HRIS admin resets the sync user's password; Merge's next sync fails; Skillibrium notices."""
     tenant = stack.control("GET", "tenants")["results"][0]
     new_password = stack.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
     stack.control("POST", "sync")

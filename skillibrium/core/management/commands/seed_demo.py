@@ -19,7 +19,8 @@ class Command(BaseCommand):
         seed = seed_demo(size=options["size"], provider=options["provider"])
         if options["sync"] and seed.integration.last_successful_sync_at is None:
             run = sync_integration(integration_id=seed.integration.pk, trigger=Trigger.SETUP)
-            self.stdout.write(f"First sync: {run.status}, {run.created} users created.")
+            if run is not None:
+                self.stdout.write(f"First sync: {run.status}, {run.created} users created.")
         self.stdout.write(f"Organization: {seed.organization.name}")
         self.stdout.write(f"Admin: {seed.admin_email} / {seed.password}")
         self.stdout.write(f"Member: {seed.member_email} / {seed.password}")

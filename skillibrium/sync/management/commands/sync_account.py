@@ -24,6 +24,9 @@ class Command(BaseCommand):
             if not Integration.objects.filter(pk=integration_id).exists():
                 raise CommandError(f"No integration with id {integration_id}.")
             run = sync_integration(integration_id=integration_id, trigger=Trigger.ADMIN)
+            if run is None:
+                self.stdout.write(f"integration {integration_id}: skipped, another sync is running")
+                continue
             self.stdout.write(
                 f"integration {integration_id}: {run.status}; {run.pages} pages, {run.created} created, "
                 f"{run.updated} updated, {run.deactivated} deactivated, {run.skipped} skipped"
