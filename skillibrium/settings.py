@@ -161,6 +161,9 @@ MERGE_API_KEY = env("MERGE_API_KEY", "sandbox-production-key")
 MERGE_WEBHOOK_KEY = env("MERGE_WEBHOOK_KEY", "sandbox-webhook-key")
 MERGE_LINK_SCRIPT_URL = env("MERGE_LINK_SCRIPT_URL", "http://127.0.0.1:8765/link/initialize.js")
 MERGE_TIMEOUT_SECONDS = float(env("MERGE_TIMEOUT_SECONDS", "30"))
+# The plan's per-linked-account limit (Launch 100, Professional 400, Enterprise 600 requests a minute).
+MERGE_RATE_LIMIT_PER_MINUTE = int(env("MERGE_RATE_LIMIT_PER_MINUTE", "100"))
+MERGE_RETRY_ATTEMPTS = int(env("MERGE_RETRY_ATTEMPTS", "4"))
 SYNC_INTERVAL_SECONDS = int(env("SKILLIBRIUM_SYNC_INTERVAL_SECONDS", "3600"))
 
 # Keys for secrets at rest; the first encrypts, all decrypt, so a new key can be put in front of the old one.

@@ -1,24 +1,42 @@
 import datetime as dt
 
-from skillibrium.provisioning.plan import Candidate, plan_provisioning
+import pytest
+
+from skillibrium.provisioning.plan import Candidate, plan_provisioning, trips_safeguard
 
 TODAY = dt.date(2026, 11, 25)
 
 
+class Policy:
+    def __init__(self, statuses: tuple[str, ...] = ("ACTIVE",), types: tuple[str, ...] = ()) -> None:
+        self.statuses, self.types = statuses, types
+
+    def admits(self, *, status: str, employment_type: str, department: str, location: str) -> bool:
+        return status in self.statuses and (not self.types or employment_type in self.types)
+
+
 def candidate(n: int, **fields: object) -> Candidate:
-    defaults: dict[str, object] = {
-        "person_id": n,
-        "email": f"p{n}@example.com",
-        "employment_status": "ACTIVE",
-        "termination_date": None,
-        "remote_was_deleted": False,
-    }
-    return Candidate(**(defaults | fields))  # type: ignore[arg-type]
+    return Candidate(**({"person_id": n, "email": f"p{n}@example.com"} | fields))  # type: ignore[arg-type]
 
 
-def test_active_people_with_email_are_created() -> None:
-    plan = plan_provisioning([candidate(1), candidate(2, email="")], today=TODAY, active_admins=1)
-    assert [c.person_id for c in plan.create] == [1]
+def plan(people: list[Candidate], admins: int = 1, policy: Policy | None = None):  # type: ignore[no-untyped-def]
+    return plan_provisioning(people, today=TODAY, policy=policy or Policy(), active_admins=admins)
+
+
+def test_admitted_people_with_email_are_created() -> None:
+    result = plan([candidate(1), candidate(2, email=""), candidate(3, employment_status="PENDING")])
+    assert [c.person_id for c in result.create] == [1]
+
+
+def test_filters_decide_who_is_created_but_never_deactivate() -> None:
+    people = [
+        candidate(1, employment_type="CONTRACTOR"),
+        candidate(2, employment_type="FULL_TIME"),
+        candidate(3, user_id=3, user_active=True, employment_type="CONTRACTOR"),
+    ]
+    result = plan(people, policy=Policy(types=("FULL_TIME",)))
+    assert [c.person_id for c in result.create] == [2]
+    assert result.deactivate == []
 
 
 def test_deactivation_needs_positive_evidence() -> None:
@@ -29,21 +47,26 @@ def test_deactivation_needs_positive_evidence() -> None:
         candidate(4, user_id=4, user_active=True, termination_date=TODAY + dt.timedelta(days=1)),
         candidate(5, user_id=5, user_active=True),
     ]
-    plan = plan_provisioning(people, today=TODAY, active_admins=1)
-    assert [c.person_id for c in plan.deactivate] == [1, 2, 3]
-    assert plan.create == plan.reactivate == []
+    result = plan(people)
+    assert [c.person_id for c in result.deactivate] == [1, 2, 3]
+    assert result.create == result.reactivate == []
 
 
 def test_rehire_reactivates() -> None:
-    plan = plan_provisioning([candidate(1, user_id=1, user_active=False)], today=TODAY, active_admins=1)
-    assert [c.person_id for c in plan.reactivate] == [1]
+    result = plan([candidate(1, user_id=1, user_active=False)])
+    assert [c.person_id for c in result.reactivate] == [1]
+
+
+def test_name_change_updates_the_profile() -> None:
+    person = candidate(1, user_id=1, user_active=True, first_name="Ada", user_first_name="Adaline")
+    assert [c.person_id for c in plan([person]).update] == [1]
 
 
 def test_last_admin_is_never_deactivated() -> None:
     admin = candidate(1, user_id=1, user_active=True, user_is_admin=True, employment_status="INACTIVE")
-    plan = plan_provisioning([admin], today=TODAY, active_admins=1)
-    assert plan.deactivate == []
-    assert plan.kept_last_admin == [admin]
+    result = plan([admin])
+    assert result.deactivate == []
+    assert result.kept_last_admin == [admin]
 
 
 def test_one_of_two_admins_may_leave_but_not_both() -> None:
@@ -51,6 +74,16 @@ def test_one_of_two_admins_may_leave_but_not_both() -> None:
         candidate(n, user_id=n, user_active=True, user_is_admin=True, employment_status="INACTIVE")
         for n in (1, 2)
     ]
-    plan = plan_provisioning(admins, today=TODAY, active_admins=2)
-    assert [c.person_id for c in plan.deactivate] == [1]
-    assert [c.person_id for c in plan.kept_last_admin] == [2]
+    result = plan(admins, admins=2)
+    assert [c.person_id for c in result.deactivate] == [1]
+    assert [c.person_id for c in result.kept_last_admin] == [2]
+
+
+@pytest.mark.parametrize(
+    ("leaving", "users", "trips"),
+    [(2, 10, False), (3, 10, True), (20, 100, False), (21, 100, True), (9, 9, False)],
+)
+def test_mass_deactivation_safeguard(leaving: int, users: int, trips: bool) -> None:
+    assert (
+        trips_safeguard(deactivations=leaving, provisioned_users=users, percent=20, minimum_users=10) is trips
+    )

@@ -1,4 +1,4 @@
-"""The organization's people, as its HRIS or CRM says they are."""
+"""The organization's people: one person per human, fed by one or more sources (HRIS, CRM)."""
 
 from typing import Self
 
@@ -27,46 +27,46 @@ class PersonQuerySet(models.QuerySet["Person"]):
                 | Q(work_email__icontains=word)
                 | Q(title__icontains=word)
                 | Q(team__icontains=word)
+                | Q(department__icontains=word)
             )
         return self.filter(query)
 
 
 class Person(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="people")
-    integration = models.ForeignKey(
-        "integrations.Integration", null=True, on_delete=models.SET_NULL, related_name="people"
-    )
-    merge_id = models.CharField(max_length=64)
-    remote_id = models.CharField(max_length=255, blank=True)
+    # The category whose values this person shows: the HRIS is authoritative when both know the person.
+    source_category = models.CharField(max_length=8, default="hris")
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     display_name = models.CharField(max_length=300, blank=True)
     work_email = models.EmailField(blank=True)
     title = models.CharField(max_length=255, blank=True)
+    employment_type = models.CharField(max_length=32, blank=True)
     team = models.CharField(max_length=255, blank=True)
+    department = models.CharField(max_length=255, blank=True)
+    location = models.CharField(max_length=255, blank=True)
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
-    manager_merge_id = models.CharField(max_length=64, blank=True)
     employment_status = models.CharField(
         max_length=16, choices=EmploymentStatus.choices, default=EmploymentStatus.ACTIVE
     )
+    hire_date = models.DateField(null=True, blank=True)
     termination_date = models.DateField(null=True, blank=True)
     remote_was_deleted = models.BooleanField(default=False)
     user = models.OneToOneField(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
-    source_modified_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PersonQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "merge_id"], name="one_person_per_source_record")
+        indexes = [
+            models.Index(fields=["organization", "last_name", "first_name"]),
+            models.Index(fields=["organization", "work_email"]),
         ]
-        indexes = [models.Index(fields=["organization", "last_name", "first_name"])]
 
     def __str__(self) -> str:
         return self.name
@@ -74,3 +74,58 @@ class Person(models.Model):
     @property
     def name(self) -> str:
         return self.display_name or f"{self.first_name} {self.last_name}".strip() or self.work_email
+
+
+class SourceIdentity(models.Model):
+    """A person as one linked account knows them: Merge's id, the source's id and its references."""
+
+    integration = models.ForeignKey(
+        "integrations.Integration", on_delete=models.CASCADE, related_name="identities"
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identities")
+    merge_id = models.CharField(max_length=64)
+    remote_id = models.CharField(max_length=255, blank=True)
+    modified_at = models.DateTimeField(null=True, blank=True)
+    # A digest of everything mapped from the record: an unchanged record costs no write.
+    digest = models.CharField(max_length=32)
+    manager_merge_id = models.CharField(max_length=64, blank=True)
+    team_merge_id = models.CharField(max_length=64, blank=True)
+    group_merge_ids = models.JSONField(default=list, blank=True)
+    location_merge_id = models.CharField(max_length=64, blank=True)
+    seen_in_run = models.BigIntegerField(default=0, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "merge_id"], name="one_identity_per_source_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merge_id} in integration {self.integration_id}"
+
+
+class GroupKind(models.TextChoices):
+    TEAM = "team", "Team"
+    GROUP = "group", "Group"
+    LOCATION = "location", "Location"
+
+
+class DirectoryGroup(models.Model):
+    """Teams, groups (departments, cost centres…) and locations of a linked account, by Merge id."""
+
+    integration = models.ForeignKey(
+        "integrations.Integration", on_delete=models.CASCADE, related_name="groups"
+    )
+    kind = models.CharField(max_length=16, choices=GroupKind.choices)
+    merge_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    group_type = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "kind", "merge_id"], name="one_group_per_source_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -85,6 +85,10 @@ class Integration(models.Model):
             Integration.objects.filter(pk=self.pk).update(sync_requested=True)
         return bool(taken)
 
+    def extend_sync_lease(self, seconds: int) -> None:
+        until = timezone.now() + dt.timedelta(seconds=seconds)
+        Integration.objects.filter(pk=self.pk).update(sync_lease_until=until)
+
     def release_sync_lease(self) -> bool:
         """Returns whether another sync was asked for while this one ran."""
         Integration.objects.filter(pk=self.pk).update(sync_lease_until=None)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .errors import AccountGone, MergeError, Misconfigured, RateLimited, Transient
+from .pacing import RateLimiter, with_retries
 
 type JSON = dict[str, Any]
 
@@ -46,6 +47,9 @@ class MergeClient:
         if account_token:
             headers["X-Account-Token"] = account_token
         self.requests = 0
+        self.rate_limited = 0
+        self.limiter = RateLimiter(settings.MERGE_RATE_LIMIT_PER_MINUTE)
+        self.attempts = settings.MERGE_RETRY_ATTEMPTS
         self._http = httpx.Client(
             base_url=f"{settings.MERGE_API_URL}/{category}/v1/",
             headers=headers,
@@ -87,7 +91,7 @@ class MergeClient:
         )
 
     def account_details(self) -> AccountDetails:
-        data = self._request("GET", "account-details")
+        data = with_retries(lambda: self._request("GET", "account-details"), attempts=self.attempts)
         return AccountDetails(
             account_id=str(data.get("id") or ""),
             status=str(data.get("status") or ""),
@@ -95,6 +99,9 @@ class MergeClient:
             provider_name=str(data.get("integration") or ""),
             provider_slug=str(data.get("integration_slug") or ""),
         )
+
+    def sync_status(self) -> list[JSON]:
+        return [status for page in self.pages("sync-status", {}) for status in page]
 
     def ongoing_issues(self, linked_account_id: str) -> list[JSON]:
         params = {"linked_account_id": linked_account_id, "status": "ONGOING"}
@@ -104,7 +111,7 @@ class MergeClient:
         """Yield each page's results, following Merge's opaque cursors until `next` is null."""
         query = {"page_size": "100", **params}
         while True:
-            data = self._request("GET", path, params=query)
+            data = with_retries(lambda: self._request("GET", path, params=query), attempts=self.attempts)
             results = data.get("results")
             if not isinstance(results, list):
                 raise Transient(f"Merge returned a malformed page for {path}.")
@@ -115,6 +122,7 @@ class MergeClient:
             query["cursor"] = str(cursor)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> JSON:
+        self.limiter.acquire()
         self.requests += 1
         try:
             response = self._http.request(method, path, **kwargs)
@@ -122,6 +130,9 @@ class MergeClient:
             raise Transient("Merge did not answer in time.") from None
         except httpx.TransportError as exc:
             raise Transient(f"Merge could not be reached ({type(exc).__name__}).") from None
+        if response.status_code == 429:
+            self.rate_limited += 1
+            self.limiter.pause(_retry_after(response))
         _raise_for_status(response)
         try:
             data = orjson.loads(response.content) if response.content else {}

@@ -28,18 +28,43 @@ def notify_health_change(integration: Integration) -> None:
     recipients = admin_emails(integration.organization_id)
     if not recipients:
         return
-    tag = "[Sandbox] " if settings.ENVIRONMENT == "sandbox" else ""
     if health == Health.HEALTHY:
-        subject = f"{tag}Your {integration.provider_name} integration is syncing again"
+        title = subject(f"Your {integration.provider_name} integration is syncing again")
     else:
-        subject = f"{tag}Action required: relink your {integration.provider_name} integration"
+        title = subject(f"Action required: relink your {integration.provider_name} integration")
     context = {
         "integration": integration,
         "explanation": explain(integration.cause),
         "edit_url": settings.SITE_URL + reverse("integrations:edit", args=[integration.pk]),
     }
     body = render_to_string("notifications/health_change.txt", context)
-    send_mail(subject, body, None, recipients)
+    send_mail(title, body, None, recipients)
     logger.info(
         "told %d admins of organization %s: %s", len(recipients), integration.organization_id, subject
     )
+
+
+def subject(text: str) -> str:
+    """Every email says which environment it comes from."""
+    return f"[Sandbox] {text}" if settings.ENVIRONMENT == "sandbox" else text
+
+
+def send_invitation_emails(*, user_ids: list[int]) -> int:
+    """Invite new users: they choose a password through password reset; no password is ever mailed."""
+    from skillibrium.accounts.models import User
+
+    sent = 0
+    for user in User.objects.filter(pk__in=user_ids, is_active=True).select_related(
+        "membership__organization"
+    ):
+        context = {
+            "user": user,
+            "organization": user.membership.organization,
+            "url": settings.SITE_URL + reverse("account_reset_password"),
+        }
+        body = render_to_string("notifications/invitation.txt", context)
+        send_mail(
+            subject(f"You're invited to Skillibrium by {context['organization']}"), body, None, [user.email]
+        )
+        sent += 1
+    return sent

@@ -1,86 +1,162 @@
-"""Apply a provisioning plan to the organization's users."""
+"""Turn the directory into Skillibrium users: plan in chunks, hold what needs review, apply the rest."""
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from skillibrium.accounts.models import Membership, Organization, Role, User
-from skillibrium.core.models import record
+from skillibrium.accounts.models import Membership, Organization, Role
 from skillibrium.directory.models import Person
+from skillibrium.integrations.choices import Health
+from skillibrium.integrations.models import Integration
 
-from .plan import Candidate, plan_provisioning
+from . import writes
+from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
+from .plan import Candidate, Plan, plan_provisioning, trips_safeguard
+
+if TYPE_CHECKING:
+    from skillibrium.sync.models import SyncRun
+
+CHUNK = 2000
 
 
-@dataclass(frozen=True)
+@dataclass
 class Changes:
-    created: int
-    reactivated: int
-    deactivated: int
+    created: int = 0
+    reactivated: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    held: int = 0
+    released: int = 0
+    kept_last_admin: list[str] = field(default_factory=list)
+    owner_leaving: list[str] = field(default_factory=list)
+    preview: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, candidates: list[Candidate], limit: int = 50) -> None:
+        names = self.preview.setdefault(kind, [])
+        names.extend(c.email for c in candidates[: max(0, limit - len(names))])
 
 
-def _candidates(organization: Organization) -> list[Candidate]:
-    members = {
-        m.user.email: m for m in Membership.objects.filter(organization=organization).select_related("user")
-    }
-    result = []
-    people = Person.objects.for_org(organization).select_related("user__membership")
-    for person in people.only(
-        "pk", "work_email", "employment_status", "termination_date", "remote_was_deleted", "user"
-    ):
-        user = person.user
-        if user is None and person.work_email in members:
-            user = members[person.work_email].user
-        result.append(
-            Candidate(
-                person_id=person.pk,
-                email=person.work_email,
-                employment_status=person.employment_status,
-                termination_date=person.termination_date,
-                remote_was_deleted=person.remote_was_deleted,
-                user_id=user.pk if user else None,
-                user_active=bool(user and user.is_active),
-                user_is_admin=bool(user and members.get(user.email) and members[user.email].is_admin),
-            )
-        )
-    return result
+def org_today(organization: Organization) -> dt.date:
+    return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
 
 
-def provision_organization(*, organization_id: int) -> Changes:
+def _considered(organization: Organization, run: "SyncRun | None", today: dt.date) -> QuerySet[Person]:
+    """A run looks at the people it touched and those whose termination date has come; None means everyone."""
+    people = Person.objects.for_org(organization)
+    unhealthy = Integration.objects.for_org(organization).exclude(health__in=[Health.HEALTHY, Health.SYNCING])
+    people = people.exclude(source_category__in=list(unhealthy.values_list("category", flat=True)))
+    if run is None:
+        return people
+    touched = Q(identities__seen_in_run=run.pk)
+    due = Q(user__is_active=True, termination_date__lte=today)
+    held = Q(held_changes__status=HoldStatus.PENDING)
+    return people.filter(touched | due | held).distinct()
+
+
+def _chunks(people: QuerySet[Person]) -> Iterator[list[Candidate]]:
+    last = 0
+    while True:
+        chunk = list(people.filter(pk__gt=last).select_related("user__membership").order_by("pk")[:CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1].pk
+        yield writes.candidates(chunk)
+
+
+def provision_organization(
+    *, organization_id: int, run: "SyncRun | None" = None, dry_run: bool = False
+) -> Changes:
     organization = Organization.objects.get(pk=organization_id)
-    today = timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
-    admins = Membership.objects.filter(
-        organization=organization, role=Role.ADMIN, user__is_active=True
-    ).count()
-    plan = plan_provisioning(_candidates(organization), today=today, active_admins=admins)
-    with transaction.atomic():
-        for candidate in plan.create:
-            _create_user(organization, candidate)
-        for candidate in plan.reactivate:
-            _set_active(organization, candidate, active=True)
-        for candidate in plan.deactivate:
-            _set_active(organization, candidate, active=False)
-    return Changes(len(plan.create), len(plan.reactivate), len(plan.deactivate))
+    policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
+    today = org_today(organization)
+    people = _considered(organization, run, today)
+    members = Membership.objects.filter(organization=organization, user__is_active=True)
+    admins = members.filter(role=Role.ADMIN).count()
+
+    leaving = sum(
+        len(plan_provisioning(c, today=today, policy=policy, active_admins=admins).deactivate)
+        for c in _chunks(people)
+    )
+    hold_deactivations = trips_safeguard(
+        deactivations=leaving,
+        provisioned_users=members.count(),
+        percent=policy.mass_deactivation_percent,
+        minimum_users=policy.mass_deactivation_minimum_users,
+    )
+    hold_everything = bool(run and run.trigger == "relink" and policy.review_after_reconnection)
+    owners = {
+        pk for pk in Integration.objects.for_org(organization).values_list("linked_by_id", flat=True) if pk
+    }
+    changes = Changes()
+    for candidates in _chunks(people):
+        plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)
+        admins = plan.admins_left
+        _note(changes, plan, owners)
+        if dry_run:
+            continue
+        with transaction.atomic():
+            _apply(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
+    if not dry_run:
+        changes.released = _release_held(organization, today, policy)
+    return changes
 
 
-def _create_user(organization: Organization, candidate: Candidate) -> None:
-    person = Person.objects.get(pk=candidate.person_id)
-    existing = User.objects.filter(email__iexact=candidate.email).first()
-    if existing is not None:
-        # Someone with this email belongs elsewhere; never move a user between organizations.
-        return
-    user = User.objects.create_user(candidate.email, first_name=person.first_name, last_name=person.last_name)
-    Membership.objects.create(user=user, organization=organization, role=Role.MEMBER)
-    person.user = user
-    person.save(update_fields=["user"])
-    record(organization_id=organization.pk, action="user.created", target=candidate.email)
+def _note(changes: Changes, plan: Plan, owners: set[int]) -> None:
+    for kind in ("create", "reactivate", "update", "deactivate"):
+        changes.add(kind, getattr(plan, kind))
+    changes.kept_last_admin += [c.email for c in plan.kept_last_admin]
+    changes.owner_leaving += [c.email for c in plan.deactivate if c.user_id in owners]
 
 
-def _set_active(organization: Organization, candidate: Candidate, *, active: bool) -> None:
-    if candidate.user_id is None:
-        return
-    User.objects.filter(pk=candidate.user_id).update(is_active=active)
-    Person.objects.filter(pk=candidate.person_id, user__isnull=True).update(user_id=candidate.user_id)
-    action = "user.reactivated" if active else "user.deactivated"
-    record(organization_id=organization.pk, action=action, target=candidate.email)
+def _apply(
+    organization: Organization,
+    policy: ProvisioningPolicy,
+    plan: Plan,
+    changes: Changes,
+    run: "SyncRun | None",
+    hold_deactivations: bool,
+    hold_everything: bool,
+) -> None:
+    held: list[tuple[Candidate, ChangeKind, HoldReason]] = []
+    if hold_everything:
+        reason = HoldReason.RECONNECTION_REVIEW
+        held += [(c, ChangeKind.CREATE, reason) for c in plan.create]
+        held += [(c, ChangeKind.REACTIVATE, reason) for c in plan.reactivate]
+        held += [(c, ChangeKind.DEACTIVATE, reason) for c in plan.deactivate]
+        plan.create, plan.reactivate, plan.deactivate = [], [], []
+    elif hold_deactivations:
+        held += [(c, ChangeKind.DEACTIVATE, HoldReason.MASS_DEACTIVATION) for c in plan.deactivate]
+        plan.deactivate = []
+    today = org_today(organization)
+    changes.held += writes.hold(organization, held, run=run, today=today)
+    changes.created += writes.create_users(organization, plan.create, invite=policy.send_invitations)
+    changes.reactivated += writes.set_active(organization, plan.reactivate, active=True)
+    changes.deactivated += writes.set_active(organization, plan.deactivate, active=False, today=today)
+    changes.updated += writes.update_profiles(organization, plan.update)
+    writes.record_kept_admins(organization, plan.kept_last_admin)
+
+
+def _release_held(organization: Organization, today: dt.date, policy: ProvisioningPolicy) -> int:
+    """A held deactivation is released when the person is back without leaving evidence."""
+    pending = HeldChange.objects.filter(organization=organization, status=HoldStatus.PENDING).select_related(
+        "person__user"
+    )
+    released = []
+    for held in pending:
+        candidate = writes.candidates([held.person])[0]
+        still_needed = (
+            bool(candidate.leaving_evidence(today))
+            if held.kind == ChangeKind.DEACTIVATE
+            else candidate.is_admitted(policy, today)
+        )
+        if not still_needed:
+            held.status, held.decided_at = HoldStatus.RELEASED, timezone.now()
+            released.append(held)
+    HeldChange.objects.bulk_update(released, ["status", "decided_at"])
+    return len(released)

@@ -1,50 +1,90 @@
-"""Decide, without touching the database, who gets a Skillibrium user and who loses access."""
+"""Decide, without touching the database, who gets a Skillibrium user, who is updated, who loses access."""
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
-@dataclass(frozen=True)
+class Admits(Protocol):
+    def admits(self, *, status: str, employment_type: str, department: str, location: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     person_id: int
     email: str
-    employment_status: str
-    termination_date: dt.date | None
-    remote_was_deleted: bool
+    first_name: str = ""
+    last_name: str = ""
+    employment_status: str = "ACTIVE"
+    employment_type: str = ""
+    department: str = ""
+    location: str = ""
+    termination_date: dt.date | None = None
+    remote_was_deleted: bool = False
     user_id: int | None = None
     user_active: bool = False
     user_is_admin: bool = False
+    user_first_name: str = ""
+    user_last_name: str = ""
 
-    def has_left(self, today: dt.date) -> bool:
-        """Positive evidence only: absence from a page or a run never counts."""
-        ended = self.termination_date is not None and self.termination_date <= today
-        return self.remote_was_deleted or self.employment_status == "INACTIVE" or ended
+    def leaving_evidence(self, today: dt.date) -> str:
+        """Positive evidence only: absence from a page, a run or a filter never counts."""
+        if self.remote_was_deleted:
+            return "deleted in the source system"
+        if self.employment_status == "INACTIVE":
+            return "employment status is inactive"
+        if self.termination_date is not None and self.termination_date <= today:
+            return f"terminated on {self.termination_date.isoformat()}"
+        return ""
 
-    def wants_access(self, today: dt.date) -> bool:
-        return bool(self.email) and self.employment_status == "ACTIVE" and not self.has_left(today)
+    def is_admitted(self, policy: Admits, today: dt.date) -> bool:
+        admitted = policy.admits(
+            status=self.employment_status,
+            employment_type=self.employment_type,
+            department=self.department,
+            location=self.location,
+        )
+        return bool(self.email) and admitted and not self.leaving_evidence(today)
 
 
 @dataclass
 class Plan:
     create: list[Candidate] = field(default_factory=list)
     reactivate: list[Candidate] = field(default_factory=list)
+    update: list[Candidate] = field(default_factory=list)
     deactivate: list[Candidate] = field(default_factory=list)
     kept_last_admin: list[Candidate] = field(default_factory=list)
+    admins_left: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.create or self.reactivate or self.update or self.deactivate)
 
 
-def plan_provisioning(candidates: list[Candidate], *, today: dt.date, active_admins: int) -> Plan:
-    plan = Plan()
-    admins_left = active_admins
-    for candidate in candidates:
-        if candidate.user_id is None:
-            if candidate.wants_access(today):
-                plan.create.append(candidate)
-        elif candidate.has_left(today) and candidate.user_active:
-            if candidate.user_is_admin and admins_left <= 1:
-                plan.kept_last_admin.append(candidate)
+def plan_provisioning(
+    candidates: list[Candidate], *, today: dt.date, policy: Admits, active_admins: int
+) -> Plan:
+    plan = Plan(admins_left=active_admins)
+    for c in candidates:
+        if c.user_id is None:
+            if c.is_admitted(policy, today):
+                plan.create.append(c)
+            continue
+        if c.user_active and c.leaving_evidence(today):
+            if c.user_is_admin and plan.admins_left <= 1:
+                plan.kept_last_admin.append(c)
                 continue
-            admins_left -= candidate.user_is_admin
-            plan.deactivate.append(candidate)
-        elif candidate.wants_access(today) and not candidate.user_active:
-            plan.reactivate.append(candidate)
+            plan.admins_left -= c.user_is_admin
+            plan.deactivate.append(c)
+        elif not c.user_active and c.is_admitted(policy, today):
+            plan.reactivate.append(c)
+        elif (c.first_name, c.last_name) != (c.user_first_name, c.user_last_name) and c.user_active:
+            plan.update.append(c)
     return plan
+
+
+def trips_safeguard(*, deactivations: int, provisioned_users: int, percent: int, minimum_users: int) -> bool:
+    """Over `percent` of provisioned users leaving in one run looks like a broken source, not attrition."""
+    if provisioned_users < minimum_users:
+        return False
+    return deactivations * 100 > provisioned_users * percent

@@ -1,32 +1,31 @@
-"""fetch -> map -> upsert -> resolve managers -> provision -> record. One run per call."""
+"""One sync run: check the account -> fetch pages -> map -> upsert -> resolve -> provision -> record."""
 
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from skillibrium.directory.models import Person
 from skillibrium.integrations import health
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
 from skillibrium.provisioning.apply import provision_organization
 
-from .mapping import PERSON_FIELDS, Record, crm_user_fields, employee_fields
+from . import mapping
 from .models import RunStatus, SyncRun, Trigger
+from .prefetch import prefetched
+from .resolve import refresh_groups, resolve_references
+from .upsert import upsert_page
 
 logger = logging.getLogger(__name__)
 
-SOURCES: dict[str, tuple[str, dict[str, str], Callable[[Record], dict[str, Any]]]] = {
-    Category.HRIS: ("employees", {"expand": "team,employments"}, employee_fields),
-    Category.CRM: ("users", {}, crm_user_fields),
-}
-
-
 LEASE_SECONDS = 600
+MAX_RECORD_ERRORS = 100
+SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
+    Category.HRIS: ("employees", "hris.Employee", {"expand": "employments"}, mapping.employee),
+    Category.CRM: ("users", "crm.User", {}, mapping.crm_user),
+}
 
 
 def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None:
@@ -36,8 +35,8 @@ def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None
         if trigger != Trigger.ADMIN:
             return None
         run = SyncRun.objects.create(integration=integration, trigger=trigger)
-        return _finish(
-            run, RunStatus.PAUSED, error=f"Not synced: the integration is {integration.status_label}."
+        return run.finish(
+            RunStatus.PAUSED, error=f"Not synced: the integration is {integration.status_label}."
         )
     if not integration.take_sync_lease(LEASE_SECONDS):
         return None
@@ -59,17 +58,21 @@ def _run(integration: Integration, trigger: Trigger) -> SyncRun:
     with MergeClient(category=integration.category, account_token=integration.account_token) as client:
         try:
             _check_connection(client, integration)
+            ceiling = _merge_sync_in_progress_since(client, integration)
             newest = _fetch(client, integration, run)
+            if run.created or run.updated:
+                if integration.category == Category.HRIS:
+                    refresh_groups(client, integration)
+                resolve_references(integration, run_id=run.pk)
         except MergeError as error:
-            run.requests = client.requests
+            run.requests, run.rate_limited = client.requests, client.rate_limited
             health.record_failure(integration, error)
-            return _finish(run, RunStatus.FAILED, error=str(error))
-        run.requests = client.requests
-    _resolve_managers(integration)
-    changes = provision_organization(organization_id=integration.organization_id)
-    run.created, run.deactivated = changes.created, changes.deactivated
-    health.record_success(integration, watermark=newest)
-    return _finish(run, RunStatus.SUCCEEDED)
+            return run.finish(RunStatus.FAILED, error=str(error))
+        run.requests, run.rate_limited = client.requests, client.rate_limited
+    changes = provision_organization(organization_id=integration.organization_id, run=run)
+    run.provisioned, run.deactivated = changes.created, changes.deactivated
+    health.record_success(integration, watermark=_watermark(newest, ceiling))
+    return run.finish(RunStatus.SUCCEEDED)
 
 
 def _check_connection(client: MergeClient, integration: Integration) -> None:
@@ -81,72 +84,43 @@ def _check_connection(client: MergeClient, integration: Integration) -> None:
         raise RelinkNeeded("; ".join(t for t in [*texts, details.status_detail] if t) or "Relink needed")
 
 
+def _merge_sync_in_progress_since(client: MergeClient, integration: Integration) -> dt.datetime | None:
+    """While Merge is still writing, records it writes later may carry earlier stamps than we saw: the safe
+    overlap is to keep the watermark at the start of Merge's sync in progress."""
+    model = SOURCES[integration.category][1]
+    for status in client.sync_status():
+        if status.get("model_id") == model and status.get("status") == "SYNCING":
+            return parse_datetime(str(status.get("last_sync_start") or "")) or None
+    return None
+
+
+def _watermark(newest: dt.datetime | None, ceiling: dt.datetime | None) -> dt.datetime | None:
+    if newest and ceiling:
+        return min(newest, ceiling - dt.timedelta(seconds=1))
+    return newest
+
+
 def _fetch(client: MergeClient, integration: Integration, run: SyncRun) -> dt.datetime | None:
-    path, extra, to_fields = SOURCES[integration.category]
+    path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
     if integration.sync_watermark:
         params["modified_after"] = integration.sync_watermark.isoformat()
     newest = integration.sync_watermark
-    for page in client.pages(path, params):
+    for page in prefetched(client.pages(path, params)):
         run.pages += 1
-        Integration.objects.filter(pk=integration.pk).update(
-            sync_lease_until=timezone.now() + dt.timedelta(seconds=LEASE_SECONDS)
-        )
-        rows: dict[str, dict[str, Any]] = {}
+        rows: dict[str, mapping.Mapped] = {}
         for record in page:
             try:
-                rows[str(record["id"])] = to_fields(record)
+                mapped = to_mapped(record)
             except (BadRecord, KeyError, TypeError, ValueError) as error:
-                run.skipped += 1
-                logger.warning("skipped record in run %s: %s", run.pk, error)
-        run.updated += _upsert(integration, rows)
-        stamps = [r["source_modified_at"] for r in rows.values() if r["source_modified_at"]]
-        if stamps and (newest is None or max(stamps) > newest):
-            newest = max(stamps)
+                run.skip(record, error)
+                continue
+            rows[mapped.merge_id] = mapped
+            if mapped.modified_at and (newest is None or mapped.modified_at > newest):
+                newest = mapped.modified_at
+        result = upsert_page(integration, list(rows.values()), run_id=run.pk)
+        run.created += result.created
+        run.updated += result.updated
+        run.unchanged += result.unchanged
+        integration.extend_sync_lease(LEASE_SECONDS)
     return newest
-
-
-def _upsert(integration: Integration, rows: dict[str, dict[str, Any]]) -> int:
-    """Write only what changed; returns how many existing people changed."""
-    existing = {
-        p.merge_id: p
-        for p in Person.objects.filter(organization_id=integration.organization_id, merge_id__in=rows)
-    }
-    new, changed = [], []
-    for merge_id, fields in rows.items():
-        person = existing.get(merge_id)
-        if person is None:
-            new.append(
-                Person(
-                    organization_id=integration.organization_id,
-                    integration=integration,
-                    merge_id=merge_id,
-                    **fields,
-                )
-            )
-        elif any(getattr(person, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(person, name, value)
-            changed.append(person)
-    with transaction.atomic():
-        Person.objects.bulk_create(new)
-        Person.objects.bulk_update(changed, [*PERSON_FIELDS, "updated_at"])
-    return len(changed)
-
-
-def _resolve_managers(integration: Integration) -> None:
-    people = Person.objects.filter(organization_id=integration.organization_id)
-    ids = dict(people.values_list("merge_id", "pk"))
-    stale = []
-    for person in people.only("pk", "manager_id", "manager_merge_id"):
-        manager_id = ids.get(person.manager_merge_id)
-        if person.manager_id != manager_id:
-            person.manager_id = manager_id
-            stale.append(person)
-    Person.objects.bulk_update(stale, ["manager"], batch_size=1000)
-
-
-def _finish(run: SyncRun, status: RunStatus, error: str = "") -> SyncRun:
-    run.status, run.error, run.finished_at = status, error, timezone.now()
-    run.save()
-    return run

@@ -1,3 +1,5 @@
+from typing import Any, Self
+
 from django.db import models
 from django.utils import timezone
 
@@ -28,10 +30,15 @@ class SyncRun(models.Model):
     modified_after = models.DateTimeField(null=True, blank=True)
     pages = models.PositiveIntegerField(default=0)
     requests = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0, help_text="people added to the directory")
+    updated = models.PositiveIntegerField(default=0, help_text="people whose record changed")
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="records that could not be used")
+    provisioned = models.PositiveIntegerField(default=0, help_text="Skillibrium users created")
     deactivated = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0, help_text="deactivations held for review")
+    record_errors = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -39,3 +46,18 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_trigger_display()} run {self.pk}: {self.status}"
+
+    @property
+    def duration(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+    def skip(self, record: Any, error: Exception) -> None:
+        self.skipped += 1
+        if len(self.record_errors) < 100:
+            record_id = record.get("id") if isinstance(record, dict) else None
+            self.record_errors.append({"id": str(record_id), "error": str(error)[:300]})
+
+    def finish(self, status: RunStatus, error: str = "") -> Self:
+        self.status, self.error, self.finished_at = status, error, timezone.now()
+        self.save()
+        return self

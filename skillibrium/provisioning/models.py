@@ -1,0 +1,80 @@
+"""Who an organization provisions, its safeguards, and the changes held for an admin's review."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class ProvisioningPolicy(models.Model):
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="policy"
+    )
+    # Empty lists mean "any". Defaults: active people with a work email.
+    employment_statuses = models.JSONField(default=list, blank=True)
+    employment_types = models.JSONField(default=list, blank=True)
+    departments = models.JSONField(default=list, blank=True)
+    locations = models.JSONField(default=list, blank=True)
+    send_invitations = models.BooleanField(default=True)
+    mass_deactivation_percent = models.PositiveSmallIntegerField(default=20)
+    mass_deactivation_minimum_users = models.PositiveIntegerField(default=10)
+    review_after_reconnection = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"Provisioning policy of {self.organization}"
+
+    def admits(self, *, status: str, employment_type: str, department: str, location: str) -> bool:
+        return (
+            status in (self.employment_statuses or ["ACTIVE"])
+            and (not self.employment_types or employment_type in self.employment_types)
+            and (not self.departments or department in self.departments)
+            and (not self.locations or location in self.locations)
+        )
+
+
+class ChangeKind(models.TextChoices):
+    CREATE = "create", "Create user"
+    REACTIVATE = "reactivate", "Reactivate user"
+    DEACTIVATE = "deactivate", "Deactivate user"
+
+
+class HoldReason(models.TextChoices):
+    MASS_DEACTIVATION = "mass_deactivation", "Mass-deactivation safeguard"
+    RECONNECTION_REVIEW = "reconnection_review", "Review after reconnection"
+
+
+class HoldStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    RELEASED = "released", "Released (no longer needed)"
+
+
+class HeldChange(models.Model):
+    """A provisioning change that waits for an admin instead of applying."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="held")
+    person = models.ForeignKey("directory.Person", on_delete=models.CASCADE, related_name="held_changes")
+    kind = models.CharField(max_length=16, choices=ChangeKind.choices)
+    reason = models.CharField(max_length=32, choices=HoldReason.choices)
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.PENDING)
+    evidence = models.CharField(max_length=255, blank=True)
+    run = models.ForeignKey(
+        "sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "kind"],
+                condition=models.Q(status="pending"),
+                name="one_pending_change_per_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.person} ({self.get_status_display()})"
