@@ -1,0 +1,124 @@
+"""Merge platform faults the sandbox can inject: outages, rate limits, latency, bad pages, drift.
+
+The state lives in memory for speed (it is read on every API request) and is persisted so an
+outage set before a restart is still there after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from merge_sandbox.store import Store
+
+PLANS = {"launch": 100, "professional": 400, "enterprise": 600}
+OUTAGE_MODES = ("500", "502", "503", "504", "timeout", "refuse")
+PAGE_FAULTS = ("truncate", "malformed", "html")
+WEBHOOK_FAULTS = ("drop", "duplicate", "delay")
+
+
+@dataclass
+class FaultState:
+    outage: str | None = None
+    outage_hang_seconds: float = 65.0
+    rate_limit_per_minute: int | None = None
+    account_rate_limits: dict[str, int] = field(default_factory=dict)
+    latency_ms: int = 0
+    latency_jitter_ms: int = 0
+    page_fault: str | None = None
+    page_fault_remaining: int = 0
+    drift_extra_fields: bool = False
+    drift_unknown_enums: bool = False
+    webhook_fault: str | None = None
+    webhook_fault_remaining: int = 0
+    webhook_delay_seconds: float = 10.0
+
+
+class Faults:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        stored = store.get_meta("faults", {})
+        known = FaultState.__dataclass_fields__
+        self.state = FaultState(**{k: v for k, v in stored.items() if k in known})
+        self._windows: dict[str, tuple[int, int]] = {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self.state)
+
+    def update(self, changes: dict[str, Any]) -> FaultState:
+        with self._lock:
+            values = asdict(self.state)
+            unknown = set(changes) - set(values)
+            if unknown:
+                raise KeyError(", ".join(sorted(unknown)))
+            values.update(changes)
+            candidate = FaultState(**values)
+            _validate(candidate)
+            self.state = candidate
+            self._store.set_meta("faults", asdict(self.state))
+            return self.state
+
+    def clear(self) -> FaultState:
+        with self._lock:
+            self.state = FaultState()
+            self._windows.clear()
+            self._store.set_meta("faults", asdict(self.state))
+            return self.state
+
+    def limit_for(self, account_id: str) -> int | None:
+        return self.state.account_rate_limits.get(account_id, self.state.rate_limit_per_minute)
+
+    def take_request(self, account_id: str) -> float | None:
+        """Count one request against the account's per-minute window; seconds to wait if over it."""
+        limit = self.limit_for(account_id)
+        if limit is None:
+            return None
+        now = time.time()
+        window = int(now // 60)
+        with self._lock:
+            current, count = self._windows.get(account_id, (window, 0))
+            if current != window:
+                current, count = window, 0
+            if count >= limit:
+                return max(1.0, (window + 1) * 60 - now)
+            self._windows[account_id] = (current, count + 1)
+        return None
+
+    def take_page_fault(self) -> str | None:
+        with self._lock:
+            if not self.state.page_fault or self.state.page_fault_remaining <= 0:
+                return None
+            self.state.page_fault_remaining -= 1
+            mode = self.state.page_fault
+            if self.state.page_fault_remaining == 0:
+                self.state.page_fault = None
+            self._store.set_meta("faults", asdict(self.state))
+            return mode
+
+    def take_webhook_fault(self) -> str | None:
+        with self._lock:
+            if not self.state.webhook_fault or self.state.webhook_fault_remaining <= 0:
+                return None
+            self.state.webhook_fault_remaining -= 1
+            mode = self.state.webhook_fault
+            if self.state.webhook_fault_remaining == 0:
+                self.state.webhook_fault = None
+            self._store.set_meta("faults", asdict(self.state))
+            return mode
+
+
+def _validate(state: FaultState) -> None:
+    if state.outage is not None and state.outage not in OUTAGE_MODES:
+        raise ValueError(f"outage must be one of {', '.join(OUTAGE_MODES)}")
+    if state.page_fault is not None and state.page_fault not in PAGE_FAULTS:
+        raise ValueError(f"page_fault must be one of {', '.join(PAGE_FAULTS)}")
+    if state.webhook_fault is not None and state.webhook_fault not in WEBHOOK_FAULTS:
+        raise ValueError(f"webhook_fault must be one of {', '.join(WEBHOOK_FAULTS)}")
+    limits = [state.rate_limit_per_minute, *state.account_rate_limits.values()]
+    if any(limit is not None and (not isinstance(limit, int) or limit < 1) for limit in limits):
+        raise ValueError("rate limits must be positive integers (requests per minute)")
+    if state.latency_ms < 0 or state.latency_jitter_ms < 0:
+        raise ValueError("latency must not be negative")

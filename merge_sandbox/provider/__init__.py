@@ -1,0 +1,1 @@
+"""Simulated HRIS and CRM providers: tenants, their people, and their sync users."""

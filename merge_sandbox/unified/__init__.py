@@ -1,0 +1,1 @@
+"""The Merge layer: linked accounts, Merge's sync into common models, issues, webhooks, Link."""

@@ -1,0 +1,1 @@
+"""Tests of the Merge sandbox, run against a real sandbox process."""
