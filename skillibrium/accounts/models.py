@@ -7,10 +7,14 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
 
+def new_origin_id() -> str:
+    return str(uuid.uuid4())
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200)
     # Merge's end_user_origin_id: one linked account per category per origin id, so relinking reuses it.
-    merge_origin_id = models.CharField(max_length=64, unique=True, default=uuid.uuid4)
+    merge_origin_id = models.CharField(max_length=64, unique=True, default=new_origin_id)
     time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -23,12 +23,12 @@ def break_connection(stack: Stack) -> dict[str, str]:
     new_password = stack.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
     stack.control("POST", "sync")
     stack.manage("sync_account", "--all")
-    return {"tenant": tenant["subdomain"], "username": tenant["username"], "password": new_password}
+    return {"id": tenant["id"], "username": tenant["username"], "password": new_password}
 
 
 def test_admin_relinks_hris_along_the_article(stack: Stack, page: Page) -> None:
     credentials = break_connection(stack)
-    hire = stack.control("POST", "tenants/1/people", first_name="Grace", last_name="Hopper")
+    hire = stack.control("POST", f"tenants/{credentials['id']}/people", first_name="Grace", last_name="Hopper")
 
     sign_in(page, stack)
     expect(page.get_by_role("alert")).to_contain_text("Relink needed")

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import uuid
+import skillibrium.accounts.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200)),
-                ('merge_origin_id', models.CharField(default=uuid.uuid4, max_length=64, unique=True)),
+                ('merge_origin_id', models.CharField(default=skillibrium.accounts.models.new_origin_id, max_length=64, unique=True)),
                 ('time_zone', models.CharField(default='UTC', max_length=64)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],

@@ -1,0 +1,55 @@
+"""Helpers for product tests that run against a real Merge sandbox process."""
+
+from typing import Any
+
+import httpx
+
+from skillibrium.accounts.models import Organization, Role, User
+from skillibrium.integrations import services
+from skillibrium.integrations.choices import Category
+from skillibrium.integrations.models import Integration
+
+from .factories import make_user
+
+
+class Sandbox:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def control(self, method: str, path: str, **body: Any) -> Any:
+        response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=body or None, timeout=120)
+        assert response.status_code < 400, response.text
+        return response.json()
+
+    def tenant(self, *, provider: str = "workday", size: int = 30, seed: int = 3) -> dict[str, Any]:
+        return dict(
+            self.control("POST", "tenants", provider=provider, name=f"{provider} co", size=size, seed=seed)
+        )
+
+    def complete_link(self, link_token: str, tenant: dict[str, Any], password: str | None = None) -> str:
+        body = {
+            "tenant": tenant["subdomain"],
+            "username": tenant["username"],
+            "password": password or tenant["password"],
+        }
+        response = httpx.post(f"{self.url}/_sandbox/link/{link_token}/complete", json=body, timeout=60)
+        if response.status_code >= 400:
+            raise PermissionError(response.json().get("detail"))
+        return str(response.json()["public_token"])
+
+    def merge_sync(self) -> Any:
+        return self.control("POST", "sync")
+
+
+def link(
+    sandbox: Sandbox, organization: Organization, tenant: dict[str, Any], category: Category = Category.HRIS
+) -> tuple[Integration, User]:
+    admin = make_user(organization, role=Role.ADMIN)
+    token = services.start_link(
+        organization=organization, category=category, email=admin.email, integration=tenant["provider"]
+    )
+    public = sandbox.complete_link(token, tenant)
+    integration = services.connect(
+        organization=organization, category=category, public_token=public, membership=admin.membership
+    )
+    return integration, admin

@@ -1,0 +1,102 @@
+"""The sync engine against a real Merge sandbox: full, incremental, broken, relinked, caught up."""
+
+import pytest
+from django.core import mail
+
+from skillibrium.accounts.models import User
+from skillibrium.directory.models import Person
+from skillibrium.integrations import services
+from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations.models import Integration
+from skillibrium.sync.engine import sync_integration
+from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+
+from .factories import make_org
+from .sandboxed import Sandbox, link
+
+pytestmark = pytest.mark.django_db
+
+
+def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
+    run = sync_integration(integration_id=integration.pk, trigger=trigger)
+    assert run is not None
+    integration.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def sandbox(merge: str) -> Sandbox:
+    return Sandbox(merge)
+
+
+def test_full_sync_builds_the_directory_and_provisions(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=30)
+    org = make_org()
+    integration, _ = link(sandbox, org, tenant)
+
+    run = sync(integration, Trigger.SETUP)
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    people = Person.objects.for_org(org)
+    assert people.count() == 30 == run.created
+    active_with_email = people.filter(employment_status="ACTIVE").exclude(work_email="").count()
+    assert run.provisioned == active_with_email > 0
+    assert people.filter(manager__isnull=False).count() >= 25
+    assert people.exclude(team="").count() == 30
+    assert integration.health == Health.HEALTHY and integration.sync_watermark is not None
+
+
+def test_repeated_sync_without_changes_changes_nothing(sandbox: Sandbox) -> None:
+    integration, _ = link(sandbox, make_org(), sandbox.tenant(size=20))
+    sync(integration)
+    before = list(Person.objects.for_org(integration.organization).values().order_by("pk"))
+
+    again = sync(integration)
+
+    assert (again.created, again.updated, again.provisioned, again.deactivated) == (0, 0, 0, 0)
+    assert list(Person.objects.for_org(integration.organization).values().order_by("pk")) == before
+
+
+def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=25)
+    org = make_org()
+    integration, admin = link(sandbox, org, tenant)
+    sync(integration)
+    leaver = Person.objects.for_org(org).filter(user__isnull=False).exclude(user=admin).first()
+    assert leaver is not None
+
+    new_password = sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
+    sandbox.merge_sync()
+    hire = sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Grace", last_name="Hopper")
+    sandbox.control("POST", f"tenants/{tenant['id']}/people/{leaver_remote_id(leaver)}/terminate")
+    failed = sync(integration)
+
+    assert failed.status == RunStatus.FAILED
+    assert (integration.health, integration.cause) == (Health.RELINK_NEEDED, Cause.PASSWORD_RESET)
+    assert [m.to for m in mail.outbox] == [[admin.email]]
+    assert "Action required" in mail.outbox[0].subject
+    assert sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE) is None
+
+    token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
+    with pytest.raises(PermissionError):
+        sandbox.complete_link(token, tenant)  # the old password no longer works
+    token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
+    outcome = services.complete_relink(
+        integration=integration,
+        public_token=sandbox.complete_link(token, tenant, new_password),
+        membership=admin.membership,
+    )
+    assert outcome.same_account
+    sandbox.merge_sync()
+    caught_up = sync(integration, Trigger.RELINK)
+
+    assert caught_up.status == RunStatus.SUCCEEDED, caught_up.error
+    assert integration.health == Health.HEALTHY
+    assert Person.objects.for_org(org).filter(last_name="Hopper", user__is_active=True).count() == 1
+    assert User.objects.get(pk=leaver.user_id).is_active is False
+    assert "syncing again" in mail.outbox[-1].subject
+    assert hire["first_name"] == "Grace"
+
+
+def leaver_remote_id(person: Person) -> str:
+    return person.identities.get().remote_id
