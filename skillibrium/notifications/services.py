@@ -40,7 +40,7 @@ def notify_health_change(integration: Integration) -> None:
     body = render_to_string("notifications/health_change.txt", context)
     send_mail(title, body, None, recipients)
     logger.info(
-        "told %d admins of organization %s: %s", len(recipients), integration.organization_id, subject
+        "told %d admins of organization %s: %s", len(recipients), integration.organization_id, title
     )
 
 
