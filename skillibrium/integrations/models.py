@@ -52,7 +52,8 @@ class Integration(models.Model):
     next_sync_at = models.DateTimeField(default=timezone.now)
     # One run at a time per linked account, across workers: a lease that a crashed worker lets expire.
     sync_lease_until = models.DateTimeField(null=True, blank=True)
-    sync_requested = models.BooleanField(default=False)
+    # The trigger of a sync asked for while another ran; that run goes round once more under this name.
+    sync_requested = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationQuerySet.as_manager()
@@ -74,25 +75,27 @@ class Integration(models.Model):
     def status_label(self) -> str:
         return "Paused" if self.is_paused else self.get_health_display()
 
-    def take_sync_lease(self, seconds: int) -> bool:
+    def take_sync_lease(self, seconds: int, *, trigger: str) -> bool:
         now = timezone.now()
         free = models.Q(sync_lease_until__isnull=True) | models.Q(sync_lease_until__lt=now)
         taken = Integration.objects.filter(free, pk=self.pk).update(
-            sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested=False
+            sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested=""
         )
         if not taken:
             # Someone is syncing: ask them to go round once more so that this request's changes are not lost.
-            Integration.objects.filter(pk=self.pk).update(sync_requested=True)
+            # A relink's catch-up keeps its name over routine triggers, so the admin sees it.
+            routine = ~models.Q(sync_requested="relink")
+            Integration.objects.filter(routine, pk=self.pk).update(sync_requested=trigger)
         return bool(taken)
 
     def extend_sync_lease(self, seconds: int) -> None:
         until = timezone.now() + dt.timedelta(seconds=seconds)
         Integration.objects.filter(pk=self.pk).update(sync_lease_until=until)
 
-    def release_sync_lease(self) -> bool:
-        """Returns whether another sync was asked for while this one ran."""
+    def release_sync_lease(self) -> str:
+        """Returns the trigger of a sync asked for while this one ran, or ""."""
         Integration.objects.filter(pk=self.pk).update(sync_lease_until=None)
-        return Integration.objects.filter(pk=self.pk, sync_requested=True).exists()
+        return Integration.objects.filter(pk=self.pk).values_list("sync_requested", flat=True).get()
 
     def set_health(self, health: Health, cause: Cause = Cause.NONE, detail: str = "") -> bool:
         """Move to a health state; returns whether it changed, so callers notify once per transition."""

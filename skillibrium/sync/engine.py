@@ -38,7 +38,7 @@ def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None
         return run.finish(
             RunStatus.PAUSED, error=f"Not synced: the integration is {integration.status_label}."
         )
-    if not integration.take_sync_lease(LEASE_SECONDS):
+    if not integration.take_sync_lease(LEASE_SECONDS, trigger=trigger):
         return None
     try:
         run = _run(integration, trigger)
@@ -47,7 +47,7 @@ def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None
     if asked_again:
         from .tasks import sync_linked_account
 
-        sync_linked_account.enqueue(integration.pk, Trigger.WEBHOOK)
+        sync_linked_account.enqueue(integration.pk, asked_again)
     return run
 
 
