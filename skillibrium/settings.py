@@ -176,7 +176,8 @@ SECURE_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE, MERGE_LINK_ORIGIN],
     "frame-src": [CSP.SELF, MERGE_LINK_ORIGIN],
     "connect-src": [CSP.SELF, MERGE_LINK_ORIGIN],
-    "img-src": [CSP.SELF, "data:", MERGE_LINK_ORIGIN],
+    # Provider logos come from Merge's image hosts; images cannot run code.
+    "img-src": [CSP.SELF, "data:", "https:", MERGE_LINK_ORIGIN],
     "style-src": [CSP.SELF, CSP.NONCE],
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],

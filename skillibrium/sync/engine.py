@@ -32,7 +32,7 @@ def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None
     """Run one sync unless another holds the account's lease; returns None when it did not run."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
     if not integration.can_sync:
-        if trigger != Trigger.ADMIN:
+        if trigger not in (Trigger.ADMIN, Trigger.CLI):
             return None
         run = SyncRun.objects.create(integration=integration, trigger=trigger)
         return run.finish(
@@ -70,7 +70,14 @@ def _run(integration: Integration, trigger: Trigger) -> SyncRun:
             return run.finish(RunStatus.FAILED, error=str(error))
         run.requests, run.rate_limited = client.requests, client.rate_limited
     changes = provision_organization(organization_id=integration.organization_id, run=run)
-    run.provisioned, run.deactivated = changes.created, changes.deactivated
+    run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
+    run.warnings = [
+        f"{email} is the last active admin and was not deactivated." for email in changes.kept_last_admin
+    ]
+    run.warnings += [
+        f"{email} linked an integration and was deactivated: hand it over to another admin."
+        for email in changes.owner_leaving
+    ]
     health.record_success(integration, watermark=_watermark(newest, ceiling))
     return run.finish(RunStatus.SUCCEEDED)
 

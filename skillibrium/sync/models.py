@@ -10,6 +10,7 @@ class Trigger(models.TextChoices):
     RELINK = "relink", "Catch-up after relink"
     WEBHOOK = "webhook", "Merge webhook"
     SETUP = "setup", "First sync"
+    CLI = "cli", "Command line"
 
 
 class RunStatus(models.TextChoices):
@@ -39,6 +40,7 @@ class SyncRun(models.Model):
     deactivated = models.PositiveIntegerField(default=0)
     held = models.PositiveIntegerField(default=0, help_text="deactivations held for review")
     record_errors = models.JSONField(default=list, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         for integration_id in ids:
             if not Integration.objects.filter(pk=integration_id).exists():
                 raise CommandError(f"No integration with id {integration_id}.")
-            run = sync_integration(integration_id=integration_id, trigger=Trigger.ADMIN)
+            run = sync_integration(integration_id=integration_id, trigger=Trigger.CLI)
             if run is None:
                 self.stdout.write(f"integration {integration_id}: skipped, another sync is running")
                 continue
