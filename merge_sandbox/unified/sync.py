@@ -256,11 +256,12 @@ class SyncEngine:
                 self.sync_due()
 
     def sync_due(self) -> list[dict[str, Any]]:
-        """Periodic syncs: every account whose next sync time (on the sandbox clock) has come."""
+        """Periodic syncs: every account whose last sync started an interval ago on the sandbox clock."""
+        horizon = self.clock.now() - dt.timedelta(seconds=self.config.current.sync_interval)
         due = self.store.all(
             "SELECT id FROM linked_accounts WHERE deleted = 0 AND status != 'RELINK_NEEDED'"
-            " AND (next_sync_start IS NULL OR next_sync_start <= ?)",
-            (self.clock.now_iso(),),
+            " AND (last_sync_start IS NULL OR last_sync_start <= ?)",
+            (iso(horizon),),
         )
         return [self.sync_account(row["id"]) for row in due if not self._stop.is_set()]
 

@@ -99,9 +99,14 @@ class Sandbox:
 
     def __init__(self, url: str, receiver: WebhookReceiver) -> None:
         self.url = url
-        self.api = f"{url}/api"
         self.receiver = receiver
         self.http = httpx.Client(base_url=url, timeout=30)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.directory: Path | None = None
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api"
 
     def control(self, method: str, path: str, body: Any = None, expect: int | None = 200) -> Any:
         response = self.http.request(method, path, json=body)
@@ -178,10 +183,8 @@ def receiver() -> Iterator[WebhookReceiver]:
     hook.server.shutdown()
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Sandbox]:
+def start_sandbox(directory: Path, receiver: WebhookReceiver) -> tuple[subprocess.Popen[bytes], Sandbox]:
     port = free_port()
-    db = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3"
     env = {
         **os.environ,
         "MERGE_SANDBOX_API_KEY": PROD_KEY,
@@ -191,14 +194,23 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver)
         "MERGE_SANDBOX_SYNC_INTERVAL": "0",
         "PYTHONPATH": str(REPO),
     }
-    log = (db.parent / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "merge_sandbox", "serve", "--port", str(port), "--db", str(db)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with (directory / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "merge_sandbox",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                str(directory / "sandbox.sqlite3"),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -209,14 +221,34 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver)
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            raise RuntimeError(f"sandbox did not start; see {log.name}")
+            raise RuntimeError(f"sandbox did not start; see {directory / 'server.log'}")
         time.sleep(0.1)
     box = Sandbox(url, receiver)
+    box.directory = directory
     box.control("PUT", "/_sandbox/config", {"webhook_retry_delay": 0.2, "webhook_timeout": 5})
-    yield box
+    return process, box
+
+
+def stop_sandbox(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     process.wait(timeout=10)
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Sandbox]:
+    process, box = start_sandbox(tmp_path_factory.mktemp("sandbox"), receiver)
+    yield box
+    stop_sandbox(process)
+
+
+@pytest.fixture(scope="module")
+def own_sandbox(tmp_path_factory: pytest.TempPathFactory, receiver: WebhookReceiver) -> Iterator[Sandbox]:
+    """A sandbox of the module's own, for tests that move its clock or restart it."""
+    process, box = start_sandbox(tmp_path_factory.mktemp("own-sandbox"), receiver)
+    box.process = process
+    yield box
+    if box.process.poll() is None:
+        stop_sandbox(box.process)
 
 
 @pytest.fixture
