@@ -25,6 +25,10 @@ class AuditEntry(models.Model):
 def record(
     *, organization_id: int, action: str, actor_id: int | None = None, target: str = "", **detail: object
 ) -> None:
+    # The audit log is read by admins and support: a secret passed here by mistake is stored masked.
+    from skillibrium.core.diagnostics import MASK, SENSITIVE_NAME
+
+    safe = {k: MASK if SENSITIVE_NAME.search(k) else v for k, v in detail.items()}
     AuditEntry.objects.create(
-        organization_id=organization_id, actor_id=actor_id, action=action, target=target, detail=detail
+        organization_id=organization_id, actor_id=actor_id, action=action, target=target, detail=safe
     )
