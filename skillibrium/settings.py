@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "crontask",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "skillibrium.core",
     "skillibrium.accounts",
     "skillibrium.directory",
@@ -58,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "skillibrium.core.middleware.EndInactiveSessionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -116,9 +121,37 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_ADAPTER = "skillibrium.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Addresses come from the organization's HRIS or an admin, not from self sign-up: nothing to verify.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Lockout: after SKILLIBRIUM_LOCKOUT_ATTEMPTS failures for one email, that email cannot sign in with a
+# password (even the right one) for SKILLIBRIUM_LOCKOUT_SECONDS; a password reset lifts it. Also per IP.
+LOCKOUT_ATTEMPTS = int(env("SKILLIBRIUM_LOCKOUT_ATTEMPTS", "5"))
+LOCKOUT_SECONDS = int(env("SKILLIBRIUM_LOCKOUT_SECONDS", "900"))
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": f"20/5m/ip,{LOCKOUT_ATTEMPTS}/{LOCKOUT_SECONDS}s/key",
+    "reset_password": "20/m/ip,5/m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Skillibrium" if ENVIRONMENT == "production" else "Skillibrium Sandbox"
+MFA_ALLOW_UNVERIFIED_EMAIL = True  # see ACCOUNT_EMAIL_VERIFICATION
+SOCIALACCOUNT_ADAPTER = "skillibrium.accounts.adapter.SSOAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+# SSOAdapter matches people within the identity provider's own organization, never by email across all.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"provider_class": "skillibrium.accounts.oidc.provider.VerifiedOpenIDConnectProvider"},
+    "saml": {"provider_class": "skillibrium.accounts.saml.OrganizationSAMLProvider"},
+}
+# A sign-in lasts SKILLIBRIUM_SESSION_SECONDS (8 hours) from sign-in, and ends when the browser closes.
 SESSION_COOKIE_AGE = int(env("SKILLIBRIUM_SESSION_SECONDS", str(8 * 3600)))
-SESSION_COOKIE_HTTPONLY = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SITE_URL.startswith("https://")
 
 LANGUAGE_CODE = "en-us"
@@ -133,6 +166,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Shared by every process: sign-in lockout counters, used SAML assertions and OIDC token ids live here.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "skillibrium_cache"}
+}
+if "SKILLIBRIUM_REDIS_URL" in os.environ:
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["SKILLIBRIUM_REDIS_URL"],
+    }
 
 TASKS = {
     "default": {
@@ -183,19 +226,24 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if ENVIRONMENT == "production" and SITE_URL.startswith("https://"):
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SKILLIBRIUM_HSTS_PRELOAD", True)
     SECURE_SSL_REDIRECT = env_bool("SKILLIBRIUM_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Error pages and reports hide settings, variables and POST fields whose names look secret.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "skillibrium.core.diagnostics.SecretsFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "skillibrium.core.diagnostics.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("SKILLIBRIUM_LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

@@ -3,10 +3,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from skillibrium.accounts import views as accounts_views
+from skillibrium.core import views as core_views
+
 
 @login_not_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("directory:my_org" if request.user.is_authenticated else "account_login")
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    if request.user.is_staff and not hasattr(request.user, "membership"):
+        return redirect("staff_operations")
+    return redirect("directory:my_org")
 
 
 @login_not_required
@@ -17,7 +24,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("accounts/sso/", accounts_views.sso_start, name="sso_start"),
+    path("accounts/email/", accounts_views.not_offered),
+    path("accounts/3rdparty/", accounts_views.not_offered),
     path("accounts/", include("allauth.urls")),
+    path("staff/", core_views.operations, name="staff_operations"),
     path("my-org/", include("skillibrium.directory.urls")),
     path("settings/", include("skillibrium.accounts.urls")),
     path("", include("skillibrium.integrations.urls")),

@@ -1,8 +1,89 @@
+"""How allauth signs people in here: no self sign-up, SSO per organization, deactivated people never."""
+
+import logging
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
-from django.http import HttpRequest
+from allauth.account.utils import user_email
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp, SocialLogin
+from allauth.socialaccount.providers.base import AuthProcess
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from skillibrium.core.models import record
+
+from . import sso
+
+logger = logging.getLogger(__name__)
+
+
+def refuse(request: HttpRequest, reason: str) -> ImmediateHttpResponse:
+    page = render(request, "socialaccount/authentication_error.html", {"reason": reason}, status=403)
+    return ImmediateHttpResponse(page)
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # People join through their organization's directory sync or an admin's invitation.
         return False
+
+    def format_email_subject(self, subject: str) -> str:
+        from skillibrium.notifications.services import subject as environment_subject
+
+        return environment_subject(str(subject))
+
+    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        refused: HttpResponse | None = super().pre_login(request, user, **kwargs)
+        if refused is not None:
+            return refused
+        by_sso = bool((kwargs.get("signal_kwargs") or {}).get("sociallogin"))
+        reason = None if by_sso else sso.password_sign_in_refusal(user=user)
+        if reason:
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            logger.info("password sign-in refused for user %s: SSO required", user.pk)
+            return render(request, "account/sso_required.html", {"reason": reason}, status=403)
+        return None
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        # The email is logged to trace attacks; the password never is.
+        logger.warning("failed sign-in for %s", credentials.get("email", "?"))
+
+
+class SSOAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
+    def list_apps(
+        self, request: HttpRequest | None, provider: str | None = None, client_id: str | None = None
+    ) -> list[SocialApp]:
+        return sso.social_apps(provider=provider, client_id=client_id)
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        return False
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        """Sign in the existing person of this email in the identity provider's organization, or refuse."""
+        configuration = sso.configuration_of(sociallogin.provider.app)
+        if sociallogin.state.get("process", AuthProcess.LOGIN) != AuthProcess.LOGIN:
+            raise refuse(request, "Single sign-on can only be used to sign in.")
+        email = user_email(sociallogin.user) or ""
+        try:
+            user = sso.user_for_sign_in(configuration=configuration, email=email)
+            if sociallogin.is_existing and sociallogin.user.pk != user.pk:
+                raise sso.SSORefused("This identity is linked to another Skillibrium account.")
+        except sso.SSORefused as refusal:
+            logger.info("SSO sign-in refused in organization %s", configuration.organization_id)
+            record(
+                organization_id=configuration.organization_id,
+                action="sso.refused",
+                target=email,
+                reason=str(refusal),
+            )
+            raise refuse(request, str(refusal)) from None
+        sociallogin.user = user
+        sociallogin.account.user = user
+
+    def on_authentication_error(self, request: HttpRequest, provider: Any, **kwargs: Any) -> None:
+        error, exception = kwargs.get("error"), kwargs.get("exception")
+        logger.warning("SSO sign-in failed with %s: %s: %r", provider.sub_id, error, exception)

@@ -1,10 +1,13 @@
 """Organizations are the tenants; a user belongs to one organization through a membership with a role."""
 
+import secrets
 import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+
+from skillibrium.core.crypto import EncryptedTextField
 
 
 def new_origin_id() -> str:
@@ -16,6 +19,8 @@ class Organization(models.Model):
     # Merge's end_user_origin_id: one linked account per category per origin id, so relinking reuses it.
     merge_origin_id = models.CharField(max_length=64, unique=True, default=new_origin_id)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Admins without an authenticator app are sent to set one up before any admin page.
+    require_admin_mfa = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -64,3 +69,77 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+def new_sso_slug() -> str:
+    return secrets.token_hex(8)
+
+
+class SSOProtocol(models.TextChoices):
+    OIDC = "oidc", "OpenID Connect"
+    SAML = "saml", "SAML 2.0"
+
+
+class SSOConfiguration(models.Model):
+    """An organization's identity provider. allauth's app objects are built from it on each request."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="sso")
+    # In the callback, ACS and metadata URLs registered at the identity provider; not guessable from ids.
+    slug = models.CharField(max_length=32, unique=True, default=new_sso_slug)
+    protocol = models.CharField(max_length=8, choices=SSOProtocol.choices, default=SSOProtocol.OIDC)
+    is_enabled = models.BooleanField(default=False)
+    display_name = models.CharField(max_length=100, blank=True)
+
+    oidc_issuer = models.URLField(max_length=500, blank=True)
+    oidc_client_id = models.CharField(max_length=255, blank=True)
+    oidc_client_secret = EncryptedTextField(blank=True, default="")
+
+    saml_metadata_url = models.URLField(max_length=1000, blank=True)
+    saml_metadata_xml = models.TextField(blank=True)
+    # Parsed from the metadata when it is saved, so that signing in never waits on the identity provider.
+    saml_idp_entity_id = models.CharField(max_length=1000, blank=True)
+    saml_idp_sso_url = models.URLField(max_length=1000, blank=True)
+    saml_idp_certificate = models.TextField(blank=True)
+    # Our service-provider key pair: it signs authentication requests.
+    saml_sp_private_key = EncryptedTextField(blank=True, default="")
+    saml_sp_certificate = models.TextField(blank=True)
+
+    require_sso = models.BooleanField(default=False)
+    # Still signs in with a password when SSO is required: a broken identity provider locks no one out.
+    break_glass_admin = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_protocol_display()} for {self.organization}"
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.get_protocol_display()
+
+    @property
+    def provider_id(self) -> str:
+        """allauth's provider id; SocialAccount rows are namespaced by it, hence per organization."""
+        return f"{self.protocol}-{self.slug}"
+
+    @property
+    def is_usable(self) -> bool:
+        if not self.is_enabled:
+            return False
+        if self.protocol == SSOProtocol.OIDC:
+            return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_client_secret)
+        return bool(self.saml_idp_entity_id and self.saml_idp_sso_url and self.saml_idp_certificate)
+
+
+class SSODomain(models.Model):
+    """An email domain whose people sign in through this configuration; one organization per domain."""
+
+    configuration = models.ForeignKey(SSOConfiguration, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

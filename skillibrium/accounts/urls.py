@@ -6,4 +6,6 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.settings_profile, name="settings"),
     path("company/", views.settings_company, name="settings_company"),
+    path("company/sso/", views.sso_settings, name="settings_sso"),
+    path("company/sso/policy/", views.sso_policy, name="settings_sso_policy"),
 ]

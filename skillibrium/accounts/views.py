@@ -1,8 +1,20 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.base import AuthProcess
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
-from skillibrium.accounts.models import Membership
-from skillibrium.core.access import member_view
+from skillibrium.accounts.models import Membership, SSOConfiguration, SSOProtocol
+from skillibrium.core.access import admin_view, member_view
+from skillibrium.core.models import record
+
+from . import sso
+from .forms import SignInPolicyForm, SSOConfigurationForm
 
 
 @member_view
@@ -13,3 +25,107 @@ def settings_profile(request: HttpRequest, membership: Membership) -> HttpRespon
 @member_view
 def settings_company(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, "accounts/settings_company.html", {"tab": "company"})
+
+
+def _sso_page(
+    request: HttpRequest, membership: Membership, form: SSOConfigurationForm, policy: SignInPolicyForm
+) -> HttpResponse:
+    configuration = form.instance
+    context = {
+        "tab": "company",
+        "form": form,
+        "policy": policy,
+        "configuration": configuration,
+        "urls": sso.sso_context(configuration, request),
+    }
+    return render(request, "accounts/settings_sso.html", context, status=400 if form.errors else 200)
+
+
+def _policy_form(configuration: SSOConfiguration, data: dict[str, str] | None = None) -> SignInPolicyForm:
+    initial = {
+        "require_admin_mfa": configuration.organization.require_admin_mfa,
+        "require_sso": configuration.require_sso,
+        "break_glass_admin": configuration.break_glass_admin_id,
+    }
+    return SignInPolicyForm(data, initial=initial, configuration=configuration)
+
+
+@sensitive_post_parameters("oidc_client_secret", "saml_metadata_xml")
+@admin_view
+def sso_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
+    configuration = sso.configuration_for(organization=membership.organization)
+    form = SSOConfigurationForm(
+        request.POST if request.method == "POST" else None,
+        instance=configuration,
+        organization=membership.organization,
+    )
+    if request.method == "POST" and form.is_valid():
+        sso.save_configuration(
+            configuration=form.save(commit=False),
+            domains=form.cleaned_data["domains"],
+            actor=membership.user,
+            changed=form.changed_data,
+        )
+        messages.success(request, "Single sign-on settings saved.")
+        return redirect("accounts:settings_sso")
+    return _sso_page(request, membership, form, _policy_form(configuration))
+
+
+@require_POST
+@admin_view
+def sso_policy(request: HttpRequest, membership: Membership) -> HttpResponse:
+    configuration = sso.configuration_for(organization=membership.organization)
+    policy = _policy_form(configuration, request.POST)
+    if not policy.is_valid():
+        form = SSOConfigurationForm(instance=configuration, organization=membership.organization)
+        return _sso_page(request, membership, form, policy)
+    organization = membership.organization
+    organization.require_admin_mfa = policy.cleaned_data["require_admin_mfa"]
+    organization.save(update_fields=["require_admin_mfa"])
+    configuration.require_sso = policy.cleaned_data["require_sso"]
+    configuration.break_glass_admin = policy.cleaned_data["break_glass_admin"]
+    configuration.save(update_fields=["require_sso", "break_glass_admin", "updated_at"])
+    record(
+        organization_id=organization.pk,
+        actor_id=membership.user_id,
+        action="sign_in_policy.changed",
+        require_admin_mfa=organization.require_admin_mfa,
+        require_sso=configuration.require_sso,
+        break_glass_admin=getattr(configuration.break_glass_admin, "email", ""),
+    )
+    messages.success(request, "Sign-in policy saved.")
+    return redirect("accounts:settings_sso")
+
+
+class SSOStartForm(forms.Form):
+    email = forms.EmailField(label="Work email")
+
+
+@login_not_required
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """Sign in with SSO: the work email's domain names the organization, whose identity provider we go to."""
+    form = SSOStartForm(request.POST or None)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    if request.method == "POST" and form.is_valid():
+        configuration = sso.configuration_for_email(email=form.cleaned_data["email"])
+        if configuration is None:
+            form.add_error(
+                "email", "Single sign-on is not set up for this email's domain. Use your password."
+            )
+        else:
+            provider_name = "openid_connect" if configuration.protocol == SSOProtocol.OIDC else "saml"
+            app: SocialApp = next(
+                a for a in sso.social_apps(provider=configuration.provider_id) if a.provider == provider_name
+            )
+            provider = app.get_provider(request)
+            return provider.redirect(request, AuthProcess.LOGIN, next_url=next_url or None)  # type: ignore[no-any-return]
+    return render(request, "account/sso_start.html", {"form": form, "next": next_url})
+
+
+@login_not_required
+def not_offered(request: HttpRequest) -> HttpResponse:
+    """Addresses come from the organization's directory and SSO is the organization's: allauth's pages to add
+    email addresses or connect other accounts are not offered."""
+    raise Http404

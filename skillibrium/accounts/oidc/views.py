@@ -1,0 +1,26 @@
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from .provider import VerifiedOpenIDConnectAdapter
+
+
+@login_not_required
+def login(request: HttpRequest, provider_id: str) -> HttpResponse:
+    try:
+        view = OAuth2LoginView.adapter_view(VerifiedOpenIDConnectAdapter(request, provider_id))
+        response: HttpResponse = view(request)
+    except SocialApp.DoesNotExist:
+        raise Http404 from None
+    return response
+
+
+@login_not_required
+def callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    try:
+        view = OAuth2CallbackView.adapter_view(VerifiedOpenIDConnectAdapter(request, provider_id))
+        response: HttpResponse = view(request)
+    except SocialApp.DoesNotExist:
+        raise Http404 from None
+    return response
