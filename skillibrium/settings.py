@@ -186,17 +186,16 @@ TASKS = {
 CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_REDIS_URL" in os.environ else {}
 
 DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
-MAILERS = {
-    "default": {
-        "BACKEND": env("SKILLIBRIUM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
-        "OPTIONS": {
-            "host": env("SKILLIBRIUM_SMTP_HOST", "127.0.0.1"),
-            "port": int(env("SKILLIBRIUM_SMTP_PORT", "25")),
-        }
-        if "smtp" in env("SKILLIBRIUM_EMAIL_BACKEND", "")
-        else {},
+EMAIL_BACKEND_PATH = env("SKILLIBRIUM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILER_OPTIONS: dict[str, object] = {}
+if "smtp" in EMAIL_BACKEND_PATH:
+    MAILER_OPTIONS = {
+        "host": env("SKILLIBRIUM_SMTP_HOST", "127.0.0.1"),
+        "port": int(env("SKILLIBRIUM_SMTP_PORT", "25")),
     }
-}
+elif "filebased" in EMAIL_BACKEND_PATH:
+    MAILER_OPTIONS = {"file_path": env("SKILLIBRIUM_EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))}
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": MAILER_OPTIONS}}
 
 # Merge.dev: the same client talks to the real Merge or to the local sandbox; only these settings change.
 MERGE_API_URL = env("MERGE_API_URL", "http://127.0.0.1:8765/api").rstrip("/")
@@ -245,5 +244,10 @@ LOGGING = {
     "filters": {"redact": {"()": "skillibrium.core.diagnostics.RedactSecretsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("SKILLIBRIUM_LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "apscheduler": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING"},
+    },
 }

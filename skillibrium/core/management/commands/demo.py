@@ -29,7 +29,10 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         python, var = sys.executable, settings.BASE_DIR / "var"
         port = options["port"]
+        mail = var / "mail"
         env = os.environ | {
+            "SKILLIBRIUM_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "SKILLIBRIUM_EMAIL_FILE_PATH": str(mail),
             "MERGE_SANDBOX_DB": str(var / "merge-sandbox.sqlite3"),
             "MERGE_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{port}/webhooks/merge/",
         }
@@ -45,6 +48,7 @@ class Command(BaseCommand):
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--no-access-log",
             ],
             "worker": [python, "manage.py", "db_worker", "--no-reload", "--queue-name", "default"],
             "scheduler": [python, "manage.py", "crontask"],
@@ -61,6 +65,8 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
 
+        # Ctrl-C must stop everything even when started from a shell that ignores SIGINT for its children.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             children.append(subprocess.Popen(commands.pop("merge-sandbox"), env=env, cwd=settings.BASE_DIR))  # noqa: S603 - our own argv
@@ -73,7 +79,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Sign in as admin@acme.example / skillibrium-demo (member: member@acme.example)"
             )
-            self.stdout.write(f"Merge sandbox: {sandbox_url()} (docs/sandbox.md). Press Ctrl-C to stop.\n")
+            self.stdout.write(f"Merge sandbox: {sandbox_url()} (docs/sandbox.md). Emails go to {mail}/.")
+            self.stdout.write("Press Ctrl-C to stop.\n")
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             raise CommandError("A demo process stopped unexpectedly; stopping the others.")
