@@ -134,6 +134,7 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": f"20/5m/ip,{LOCKOUT_ATTEMPTS}/{LOCKOUT_SECONDS}s/key",
     "reset_password": "20/m/ip,5/m/key",
 }
+MFA_ADAPTER = "skillibrium.accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Skillibrium" if ENVIRONMENT == "production" else "Skillibrium Sandbox"
 MFA_ALLOW_UNVERIFIED_EMAIL = True  # see ACCOUNT_EMAIL_VERIFICATION

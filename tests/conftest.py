@@ -58,3 +58,9 @@ def merge(settings: Settings, sandbox_url: str) -> str:
     settings.MERGE_API_URL = f"{sandbox_url}/api"
     settings.MERGE_LINK_SCRIPT_URL = f"{sandbox_url}/link/initialize.js"
     return sandbox_url
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Settings) -> None:
+    """Hash strength is Django's concern, not the tests'; tests sign in often and need not wait for PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -2,7 +2,8 @@
 
 import itertools
 
-from skillibrium.accounts.models import Membership, Organization, Role, User
+from skillibrium.accounts.models import Membership, Organization, Role, SSOConfiguration, SSODomain, User
+from skillibrium.accounts.saml import new_service_provider_keys
 from skillibrium.integrations.choices import Category, Health
 from skillibrium.integrations.models import Integration
 
@@ -33,3 +34,33 @@ def make_integration(
         account_token=f"token-{n}",
         health=health,
     )
+
+
+def make_sso(
+    organization: Organization,
+    *,
+    protocol: str = "saml",
+    domains: tuple[str, ...] = (),
+    require_sso: bool = False,
+    break_glass: User | None = None,
+) -> SSOConfiguration:
+    """A usable SSO configuration; SAML with a generated identity-provider certificate, or OIDC."""
+    key, certificate = new_service_provider_keys(common_name="test")
+    configuration = SSOConfiguration.objects.create(
+        organization=organization,
+        protocol=protocol,
+        is_enabled=True,
+        oidc_issuer="https://idp.example/",
+        oidc_client_id=f"client-{organization.pk}",
+        oidc_client_secret="oidc-client-secret-value",
+        saml_idp_entity_id=f"https://idp.example/{organization.pk}",
+        saml_idp_sso_url="https://idp.example/sso",
+        saml_idp_certificate=certificate,
+        saml_sp_private_key=key,
+        saml_sp_certificate=certificate,
+        require_sso=require_sso,
+        break_glass_admin=break_glass,
+    )
+    for domain in domains:
+        SSODomain.objects.create(configuration=configuration, domain=domain)
+    return configuration

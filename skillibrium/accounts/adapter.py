@@ -6,12 +6,14 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.utils import user_email
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from skillibrium.core import crypto
 from skillibrium.core.models import record
 
 from . import sso
@@ -87,3 +89,13 @@ class SSOAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
     def on_authentication_error(self, request: HttpRequest, provider: Any, **kwargs: Any) -> None:
         error, exception = kwargs.get("error"), kwargs.get("exception")
         logger.warning("SSO sign-in failed with %s: %s: %r", provider.sub_id, error, exception)
+
+
+class MFAAdapter(DefaultMFAAdapter):  # type: ignore[misc]
+    """TOTP secrets and recovery-code seeds are secrets at rest (allauth stores them as given by default)."""
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text)

@@ -83,6 +83,13 @@ class EncryptedTextField(models.TextField[str, str]):
         return None if value is None else encrypt(str(value))
 
 
+# Secrets inside JSON columns of other libraries' models, encrypted through their adapters: allauth's TOTP
+# secrets and recovery-code seeds (skillibrium.accounts.adapter.MFAAdapter).
+ENCRYPTED_JSON_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mfa.Authenticator": ("data", ("secret", "seed"))
+}
+
+
 def encrypted_fields() -> Iterator[tuple[type[models.Model], EncryptedTextField]]:
     """Every encrypted column in the project, including ones added later: rotation must miss none."""
     for model in apps.get_models():

@@ -6,10 +6,17 @@ decrypts). 3. Run this command. 4. `--check` confirms nothing is left under an o
 
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 
-from skillibrium.core.crypto import encrypted_fields, generate_key, is_under_primary_key, rotate
+from skillibrium.core.crypto import (
+    ENCRYPTED_JSON_KEYS,
+    encrypted_fields,
+    generate_key,
+    is_under_primary_key,
+    rotate,
+)
 
 
 def _sql(model: type[models.Model], field: models.Field[Any, Any]) -> tuple[str, str]:
@@ -27,7 +34,7 @@ def _sql(model: type[models.Model], field: models.Field[Any, Any]) -> tuple[str,
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every encrypted column under the first (newest) key, or check that it is done."
+    help = "Re-encrypt every encrypted value under the first (newest) key, or check that it is done."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--check", action="store_true", help="Fail if any value is under an older key.")
@@ -38,21 +45,28 @@ class Command(BaseCommand):
         if options["generate"]:
             self.stdout.write(generate_key())
             return
+        check, batch = options["check"], options["batch_size"]
         stale = 0
         for model, field in encrypted_fields():
-            label = f"{model._meta.label}.{field.name}"
-            rotated, behind = self._field(model, field, options["batch_size"], check=options["check"])
-            stale += behind
-            verb = "under an older key" if options["check"] else "re-encrypted"
-            self.stdout.write(f"{label}: {behind if options['check'] else rotated} {verb}")
-        if options["check"] and stale:
+            stale += self._report(
+                f"{model._meta.label}.{field.name}", *self._column(model, field, batch, check)
+            )
+        for label, (field_name, keys) in ENCRYPTED_JSON_KEYS.items():
+            stale += self._report(
+                f"{label}.{field_name}", *self._json(apps.get_model(label), field_name, keys, check)
+            )
+        if check and stale:
             raise CommandError(f"{stale} values are still under an older key; run without --check.")
 
-    def _field(
-        self, model: type[models.Model], field: models.Field[Any, Any], batch: int, *, check: bool
+    def _report(self, label: str, rotated: int, behind: int) -> int:
+        self.stdout.write(f"{label}: {rotated} re-encrypted, {behind} were under an older key")
+        return behind
+
+    def _column(
+        self, model: type[models.Model], field: models.Field[Any, Any], batch: int, check: bool
     ) -> tuple[int, int]:
         select, update = _sql(model, field)
-        last: Any = 0 if isinstance(model._meta.pk, models.AutoField | models.BigAutoField) else ""
+        last: Any = 0
         rotated = behind = 0
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
@@ -68,3 +82,17 @@ class Command(BaseCommand):
             if len(rows) < batch:
                 return rotated, behind
             last = rows[-1][0]
+
+    def _json(
+        self, model: type[models.Model], field: str, keys: tuple[str, ...], check: bool
+    ) -> tuple[int, int]:
+        rotated = behind = 0
+        for pk, data in model._default_manager.values_list("pk", field).iterator():
+            stale = {k for k in keys if isinstance(data.get(k), str) and not is_under_primary_key(data[k])}
+            if not stale:
+                continue
+            behind += 1
+            if not check:
+                fresh = data | {k: rotate(data[k]) for k in stale}
+                rotated += model._default_manager.filter(pk=pk, **{field: data}).update(**{field: fresh})
+        return rotated, behind
