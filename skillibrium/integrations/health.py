@@ -1,4 +1,4 @@
-"""Turn sync outcomes into health transitions, and notify once per transition."""
+"""Turn what Merge says and what syncs see into health transitions, retry schedules and notifications."""
 
 import datetime as dt
 import logging
@@ -10,29 +10,93 @@ from skillibrium.notifications.services import notify_health_change
 
 from .causes import classify
 from .choices import Cause, Health
-from .models import Integration
+from .models import Integration, PlatformIncident
 
 logger = logging.getLogger(__name__)
 
+# Degraded connections retry by themselves: quickly at first, then hourly, then every six hours after a day.
+BACKOFF_SECONDS = (60, 120, 300, 900, 1800, 3600)
+SLOW_AFTER = dt.timedelta(days=1)
+SLOW_RETRY = dt.timedelta(hours=6)
+
+
+def retry_delay(failures: int, failing_for: dt.timedelta) -> dt.timedelta:
+    if failing_for >= SLOW_AFTER:
+        return SLOW_RETRY
+    return dt.timedelta(seconds=BACKOFF_SECONDS[min(max(failures, 1), len(BACKOFF_SECONDS)) - 1])
+
+
+def diagnose(error: MergeError) -> tuple[Health, Cause]:
+    if isinstance(error, RelinkNeeded):
+        return Health.RELINK_NEEDED, classify(str(error))
+    if isinstance(error, AccountGone):
+        return Health.DISCONNECTED, Cause.ACCOUNT_DELETED
+    if isinstance(error, Transient | RateLimited):
+        return Health.DEGRADED, Cause.MERGE_OUTAGE
+    return Health.DEGRADED, Cause.OTHER
+
 
 def record_failure(integration: Integration, error: MergeError) -> None:
-    if isinstance(error, RelinkNeeded):
-        health, cause = Health.RELINK_NEEDED, classify(str(error))
-    elif isinstance(error, AccountGone):
-        health, cause = Health.DISCONNECTED, Cause.ACCOUNT_DELETED
-    elif isinstance(error, Transient | RateLimited):
-        health, cause = Health.DEGRADED, Cause.MERGE_OUTAGE
-    else:
-        health, cause = Health.DEGRADED, Cause.OTHER
-    logger.warning("integration %s: %s (%s)", integration.pk, health, cause)
-    if integration.set_health(health, cause, str(error)):
+    health, cause = diagnose(error)
+    now = timezone.now()
+    integration.consecutive_failures += 1
+    integration.failing_since = integration.failing_since or now
+    integration.provisioning_pending = True
+    if health == Health.DEGRADED:
+        integration.next_sync_at = now + retry_delay(
+            integration.consecutive_failures, now - integration.failing_since
+        )
+    integration.save(
+        update_fields=["consecutive_failures", "failing_since", "provisioning_pending", "next_sync_at"]
+    )
+    logger.warning(
+        "integration %s: %s (%s) after %d failures",
+        integration.pk,
+        health,
+        cause,
+        integration.consecutive_failures,
+    )
+    if integration.set_health(health, cause, str(error)[:2000]):
         notify_health_change(integration)
 
 
-def record_success(integration: Integration, *, watermark: dt.datetime | None) -> None:
+def record_degraded(integration: Integration, cause: Cause, detail: str) -> None:
+    """Merge reports a problem (provider offline, say) but still serves data: sync, but deactivate no one."""
+    integration.provisioning_pending = True
+    integration.save(update_fields=["provisioning_pending"])
+    integration.set_health(Health.DEGRADED, cause, detail[:2000])
+
+
+def record_success(integration: Integration, *, watermark: dt.datetime | None) -> bool:
+    """Returns whether the organization needs a full provisioning pass (changes missed while unwell)."""
+    full_pass = integration.provisioning_pending
     integration.last_successful_sync_at = timezone.now()
     integration.sync_watermark = watermark
-    integration.save(update_fields=["last_successful_sync_at", "sync_watermark"])
+    integration.consecutive_failures, integration.failing_since = 0, None
+    integration.provisioning_pending = False
+    integration.save(
+        update_fields=[
+            "last_successful_sync_at",
+            "sync_watermark",
+            "consecutive_failures",
+            "failing_since",
+            "provisioning_pending",
+        ]
+    )
     previous = Health(integration.health)
     if integration.set_health(Health.HEALTHY) and (previous.needs_action or previous == Health.SYNCING):
         notify_health_change(integration)
+    return full_pass
+
+
+def open_platform_incident(detail: str) -> PlatformIncident:
+    incident = PlatformIncident.current()
+    if incident is None:
+        incident = PlatformIncident.objects.create(detail=detail[:2000])
+        logger.error("Merge.dev is unreachable: %s", detail)
+    return incident
+
+
+def close_platform_incident() -> bool:
+    closed = PlatformIncident.objects.filter(ended_at__isnull=True).update(ended_at=timezone.now())
+    return bool(closed)

@@ -47,6 +47,13 @@ class Integration(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     last_successful_sync_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Set while the connection is unwell: the next healthy run provisions everyone, not just its changes.
+    provisioning_pending = models.BooleanField(default=False)
+    # The provider's password-rotation policy for the sync user, to warn before the password expires.
+    password_rotation_days = models.PositiveIntegerField(null=True, blank=True)
+    rotation_warning_days = models.PositiveIntegerField(default=14)
     # Merge's modified_at of the newest record applied; the next run asks only for what changed after it.
     sync_watermark = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(default=timezone.now)
@@ -74,6 +81,22 @@ class Integration(models.Model):
     @property
     def status_label(self) -> str:
         return "Paused" if self.is_paused else self.get_health_display()
+
+    @property
+    def password_expected_to_expire_at(self) -> dt.datetime | None:
+        if not self.password_rotation_days:
+            return None
+        return self.linked_at + dt.timedelta(days=self.password_rotation_days)
+
+    @property
+    def password_expiry_is_near(self) -> bool:
+        expires = self.password_expected_to_expire_at
+        warn_from = expires - dt.timedelta(days=self.rotation_warning_days) if expires else None
+        return warn_from is not None and timezone.now() >= warn_from and not Health(self.health).needs_action
+
+    @property
+    def current_event(self) -> "IntegrationEvent | None":
+        return self.events.first()
 
     def take_sync_lease(self, seconds: int, *, trigger: str) -> bool:
         now = timezone.now()
@@ -137,3 +160,21 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} at {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class PlatformIncident(models.Model):
+    """Merge itself is unreachable for everyone: one incident for the fleet, not an alarm per organization."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Merge.dev outage from {self.started_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def current(cls) -> "PlatformIncident | None":
+        return cls.objects.filter(ended_at__isnull=True).first()

@@ -1,18 +1,25 @@
-"""Tell an organization's admins when an integration needs them, and when it has recovered."""
+"""Tell an organization's admins when an integration needs them, remind them, and say when it recovered."""
 
+import datetime as dt
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Role
 from skillibrium.integrations.causes import explain
-from skillibrium.integrations.choices import Health
+from skillibrium.integrations.choices import Category, Health
 from skillibrium.integrations.models import Integration
 
+from .models import SentNotification
+
 logger = logging.getLogger(__name__)
+
+REMINDER_DAYS = (1, 3, 7)
 
 
 def admin_emails(organization_id: int) -> list[str]:
@@ -20,33 +27,82 @@ def admin_emails(organization_id: int) -> list[str]:
     return sorted(admins.values_list("user__email", flat=True))
 
 
-def notify_health_change(integration: Integration) -> None:
-    """Called once per transition; degraded states heal by themselves and send nothing."""
-    health = Health(integration.health)
-    if health == Health.DEGRADED:
-        return
-    recipients = admin_emails(integration.organization_id)
-    if not recipients:
-        return
-    if health == Health.HEALTHY:
-        title = subject(f"Your {integration.provider_name} integration is syncing again")
-    else:
-        title = subject(f"Action required: relink your {integration.provider_name} integration")
-    context = {
-        "integration": integration,
-        "explanation": explain(integration.cause),
-        "edit_url": settings.SITE_URL + reverse("integrations:edit", args=[integration.pk]),
-    }
-    body = render_to_string("notifications/health_change.txt", context)
-    send_mail(title, body, None, recipients)
-    logger.info(
-        "told %d admins of organization %s: %s", len(recipients), integration.organization_id, title
-    )
-
-
 def subject(text: str) -> str:
     """Every email says which environment it comes from."""
     return f"[Sandbox] {text}" if settings.ENVIRONMENT == "sandbox" else text
+
+
+def edit_url(integration: Integration) -> str:
+    name = "integrations:company_edit" if integration.category == Category.CRM else "integrations:edit"
+    return settings.SITE_URL + reverse(name, args=[integration.pk])
+
+
+def _claim(integration: Integration, kind: str) -> SentNotification | None:
+    """Record the email before sending it: a second claim for the same transition fails."""
+    event = integration.current_event
+    if event is None:
+        return None
+    try:
+        with transaction.atomic():
+            return SentNotification.objects.create(event=event, kind=kind)
+    except IntegrityError:
+        return None
+
+
+def _send(integration: Integration, kind: str, title: str, template: str, **extra: object) -> bool:
+    recipients = admin_emails(integration.organization_id)
+    if not recipients or (claim := _claim(integration, kind)) is None:
+        return False
+    context = {
+        "integration": integration,
+        "explanation": explain(integration.cause),
+        "edit_url": edit_url(integration),
+    }
+    send_mail(subject(title), render_to_string(template, context | extra), None, recipients)
+    claim.recipients = len(recipients)
+    claim.save(update_fields=["recipients"])
+    logger.info(
+        "emailed %d admins of organization %s: %s", len(recipients), integration.organization_id, kind
+    )
+    return True
+
+
+def notify_health_change(integration: Integration) -> None:
+    """Called on each transition; degraded states heal by themselves and send nothing."""
+    health = Health(integration.health)
+    name = integration.provider_name
+    if health.needs_action:
+        _send(
+            integration,
+            "broken",
+            f"Action required: relink your {name} integration",
+            "notifications/health_change.txt",
+        )
+    elif health == Health.HEALTHY:
+        _send(
+            integration,
+            "recovered",
+            f"Your {name} integration is syncing again",
+            "notifications/health_change.txt",
+        )
+
+
+def send_due_reminders(*, now: dt.datetime | None = None) -> int:
+    """Remind admins 1, 3 and 7 days after a connection broke, while it still needs them."""
+    now = now or timezone.now()
+    sent = 0
+    for integration in Integration.objects.needing_action().filter(is_paused=False):
+        for days in REMINDER_DAYS:
+            if now - integration.health_changed_at >= dt.timedelta(days=days):
+                title = f"Reminder: your {integration.provider_name} integration still needs relinking"
+                sent += _send(
+                    integration,
+                    f"reminder_{days}",
+                    title,
+                    "notifications/health_change.txt",
+                    reminder_days=days,
+                )
+    return sent
 
 
 def send_invitation_emails(*, user_ids: list[int]) -> int:
@@ -54,17 +110,15 @@ def send_invitation_emails(*, user_ids: list[int]) -> int:
     from skillibrium.accounts.models import User
 
     sent = 0
-    for user in User.objects.filter(pk__in=user_ids, is_active=True).select_related(
-        "membership__organization"
-    ):
+    users = User.objects.filter(pk__in=user_ids, is_active=True).select_related("membership__organization")
+    for user in users:
+        organization = user.membership.organization
         context = {
             "user": user,
-            "organization": user.membership.organization,
+            "organization": organization,
             "url": settings.SITE_URL + reverse("account_reset_password"),
         }
         body = render_to_string("notifications/invitation.txt", context)
-        send_mail(
-            subject(f"You're invited to Skillibrium by {context['organization']}"), body, None, [user.email]
-        )
+        send_mail(subject(f"You're invited to Skillibrium by {organization}"), body, None, [user.email])
         sent += 1
     return sent

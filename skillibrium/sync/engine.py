@@ -7,7 +7,8 @@ from collections.abc import Callable
 from django.utils.dateparse import parse_datetime
 
 from skillibrium.integrations import health
-from skillibrium.integrations.choices import Category
+from skillibrium.integrations.causes import classify
+from skillibrium.integrations.choices import Category, Cause
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
 from skillibrium.provisioning.apply import provision_organization
@@ -57,7 +58,7 @@ def _run(integration: Integration, trigger: Trigger) -> SyncRun:
     )
     with MergeClient(category=integration.category, account_token=integration.account_token) as client:
         try:
-            _check_connection(client, integration)
+            reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
             newest = _fetch(client, integration, run)
             if run.created or run.updated:
@@ -69,26 +70,44 @@ def _run(integration: Integration, trigger: Trigger) -> SyncRun:
             health.record_failure(integration, error)
             return run.finish(RunStatus.FAILED, error=str(error))
         run.requests, run.rate_limited = client.requests, client.rate_limited
-    changes = provision_organization(organization_id=integration.organization_id, run=run)
+    if reported is not None:
+        # The directory is up to date with what Merge has; provisioning waits until the problem clears.
+        health.record_degraded(integration, *reported)
+        integration.sync_watermark = _watermark(newest, ceiling)
+        integration.save(update_fields=["sync_watermark"])
+        run.warnings.append(f"Provisioning waits: {reported[0].label}.")
+        return run.finish(RunStatus.SUCCEEDED)
+    full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling))
+    _provision(integration, run, full_pass=full_pass)
+    return run.finish(RunStatus.SUCCEEDED)
+
+
+def _provision(integration: Integration, run: SyncRun, *, full_pass: bool) -> None:
+    """After an outage, everyone is considered, so that evidence that arrived meanwhile applies once."""
+    changes = provision_organization(
+        organization_id=integration.organization_id, run=None if full_pass else run
+    )
     run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
-    run.warnings = [
+    run.warnings += [
         f"{email} is the last active admin and was not deactivated." for email in changes.kept_last_admin
     ]
     run.warnings += [
         f"{email} linked an integration and was deactivated: hand it over to another admin."
         for email in changes.owner_leaving
     ]
-    health.record_success(integration, watermark=_watermark(newest, ceiling))
-    return run.finish(RunStatus.SUCCEEDED)
 
 
-def _check_connection(client: MergeClient, integration: Integration) -> None:
-    """Merge keeps serving old data while a relink is needed, so ask for the account's status first."""
+def _check_connection(client: MergeClient, integration: Integration) -> tuple[Cause, str] | None:
+    """Merge keeps serving old data while a relink is needed, so ask for the account's status first.
+    Returns the cause of an ongoing issue that needs no relink (a provider outage, say), if any."""
     details = client.account_details()
-    if details.status == "RELINK_NEEDED":
-        issues = client.ongoing_issues(integration.merge_account_id)
-        texts = [str(issue.get("error_description") or "") for issue in issues]
-        raise RelinkNeeded("; ".join(t for t in [*texts, details.status_detail] if t) or "Relink needed")
+    needs_relink = details.status == "RELINK_NEEDED"
+    issues = client.ongoing_issues(integration.merge_account_id)
+    texts = [str(issue.get("error_description") or "") for issue in issues]
+    detail = "; ".join(t for t in [*texts, details.status_detail] if t)
+    if needs_relink:
+        raise RelinkNeeded(detail or "Relink needed")
+    return (classify(detail), detail) if texts else None
 
 
 def _merge_sync_in_progress_since(client: MergeClient, integration: Integration) -> dt.datetime | None:

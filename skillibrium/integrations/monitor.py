@@ -1,0 +1,83 @@
+"""The fallback signal: poll Merge for every linked account's status, once for the whole fleet."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from skillibrium.core.models import record
+from skillibrium.merge_client import MergeClient, RateLimited, Transient
+
+from . import health
+from .choices import Category, Cause, Health
+from .models import Integration
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PollResult:
+    checked: int = 0
+    to_sync: list[int] = field(default_factory=list)
+    relinked_elsewhere: list[int] = field(default_factory=list)
+    merge_down: bool = False
+
+
+def poll_linked_accounts() -> PollResult:
+    """Merge lists the accounts that need relinking; absence from a list is never taken as evidence."""
+    from skillibrium.sync.models import Trigger
+    from skillibrium.sync.tasks import sync_linked_account
+
+    result = PollResult()
+    for category in Category:
+        ours = {i.merge_account_id: i for i in Integration.objects.filter(category=category, is_paused=False)}
+        if not ours:
+            continue
+        try:
+            with MergeClient(category=category) as client:
+                needing = {
+                    str(a.get("id"))
+                    for page in client.pages("linked-accounts", {"status": "RELINK_NEEDED"})
+                    for a in page
+                }
+                recovered = _recovered(
+                    client, [i for i in ours.values() if Health(i.health).needs_action], needing
+                )
+        except (Transient, RateLimited) as error:
+            health.open_platform_incident(str(error))
+            result.merge_down = True
+            return result
+        result.checked += len(ours)
+        for account_id, integration in ours.items():
+            if account_id in needing and not Health(integration.health).needs_action:
+                result.to_sync.append(integration.pk)  # the sync names the cause from Merge's issues
+        for integration in recovered:
+            integration.set_health(Health.SYNCING)
+            record(
+                organization_id=integration.organization_id,
+                action="integration.relinked_elsewhere",
+                target=str(integration),
+            )
+            result.relinked_elsewhere.append(integration.pk)
+    if health.close_platform_incident():
+        outage = Integration.objects.filter(health=Health.DEGRADED, cause=Cause.MERGE_OUTAGE)
+        result.to_sync += list(outage.values_list("pk", flat=True))
+    for pk in result.to_sync:
+        sync_linked_account.enqueue(pk, Trigger.SCHEDULE)
+    for pk in result.relinked_elsewhere:
+        sync_linked_account.enqueue(pk, Trigger.RELINK)
+    return result
+
+
+def _recovered(client: MergeClient, broken: list[Integration], needing: set[str]) -> list[Integration]:
+    """An account relinked outside Skillibrium (a magic link, Merge's dashboard) is COMPLETE again."""
+    back = []
+    for integration in broken:
+        if integration.merge_account_id in needing or integration.health == Health.DISCONNECTED:
+            continue
+        with MergeClient(category=integration.category, account_token=integration.account_token) as own:
+            if own.account_details().status == "COMPLETE":
+                integration.linked_at = timezone.now()
+                integration.save(update_fields=["linked_at"])
+                back.append(integration)
+    return back

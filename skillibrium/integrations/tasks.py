@@ -1,0 +1,21 @@
+"""Scheduled checks: the fleet poll, reminders, password-rotation warnings."""
+
+from apscheduler.triggers.interval import IntervalTrigger
+from crontask import cron
+from django.tasks import task
+
+from .monitor import poll_linked_accounts
+
+
+@cron(IntervalTrigger(minutes=5))
+@task
+def poll_merge_status() -> int:
+    return poll_linked_accounts().checked
+
+
+@cron(IntervalTrigger(hours=1))
+@task
+def remind_admins() -> int:
+    from skillibrium.notifications.services import send_due_reminders
+
+    return send_due_reminders()
