@@ -95,3 +95,17 @@ def test_delayed_delivery_arrives_late(faults_cleared: Sandbox, account: dict[st
     _issue(faults_cleared, account["id"])
     faults_cleared.receiver.wait_for(account["id"], "Issue.new")
     assert time.monotonic() - started >= 0.9
+
+
+def test_an_answer_slower_than_the_timeout_is_retried(
+    faults_cleared: Sandbox, account: dict[str, str]
+) -> None:
+    faults_cleared.control("PUT", "/_sandbox/config", {"webhook_timeout": 0.5})
+    try:
+        faults_cleared.receiver.delays.append(1.0)
+        _issue(faults_cleared, account["id"])
+        [delivery] = _deliveries(faults_cleared, account["id"], 1)
+    finally:
+        faults_cleared.control("PUT", "/_sandbox/config", {"webhook_timeout": 5})
+    assert (delivery["state"], delivery["attempts"]) == ("delivered", 2)
+    assert delivery["responses"][0]["error"] == "ReadTimeout"
