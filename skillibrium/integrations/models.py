@@ -54,6 +54,9 @@ class Integration(models.Model):
     # The provider's password-rotation policy for the sync user, to warn before the password expires.
     password_rotation_days = models.PositiveIntegerField(null=True, blank=True)
     rotation_warning_days = models.PositiveIntegerField(default=14)
+    rotation_warned_at = models.DateTimeField(null=True, blank=True)
+    # Merge's ongoing issues as last seen ({id, error_description, times}); shown to admins, never secrets.
+    merge_issues = models.JSONField(default=list, blank=True)
     # Merge's modified_at of the newest record applied; the next run asks only for what changed after it.
     sync_watermark = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(default=timezone.now)
@@ -178,3 +181,57 @@ class PlatformIncident(models.Model):
     @classmethod
     def current(cls) -> "PlatformIncident | None":
         return cls.objects.filter(ended_at__isnull=True).first()
+
+
+class DelegationStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    OPENED = "opened", "Opened"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class DelegatedRelink(models.Model):
+    """A magic link sent to the IT administrator who holds the provider's service account."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="delegations")
+    email = models.EmailField()
+    # Our own link wraps Merge's so that opening is tracked and revoking works.
+    token = models.CharField(max_length=64, unique=True)
+    magic_link_url = EncryptedTextField()
+    status = models.CharField(max_length=16, choices=DelegationStatus.choices, default=DelegationStatus.SENT)
+    created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Relink link for {self.email} ({self.status})"
+
+    @property
+    def is_live(self) -> bool:
+        return (
+            self.status in (DelegationStatus.SENT, DelegationStatus.OPENED)
+            and self.expires_at > timezone.now()
+        )
+
+
+class SupportRequest(models.Model):
+    """'Still not syncing?': what the admin wrote, with a diagnostics bundle that holds no secrets."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="support_requests")
+    created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.TextField(blank=True)
+    diagnostics = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Support request {self.pk} for {self.integration}"

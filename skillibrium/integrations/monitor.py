@@ -10,6 +10,7 @@ from skillibrium.merge_client import MergeClient, RateLimited, Transient
 
 from . import health
 from .choices import Category, Cause, Health
+from .delegation import complete_delegations
 from .models import Integration
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def poll_linked_accounts() -> PollResult:
                 result.to_sync.append(integration.pk)  # the sync names the cause from Merge's issues
         for integration in recovered:
             integration.set_health(Health.SYNCING)
+            complete_delegations(integration)
             record(
                 organization_id=integration.organization_id,
                 action="integration.relinked_elsewhere",

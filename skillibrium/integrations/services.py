@@ -11,6 +11,7 @@ from skillibrium.merge_client import MergeClient
 from skillibrium.sync.models import Trigger
 
 from .choices import Health
+from .delegation import complete_delegations
 from .models import Integration
 
 
@@ -46,6 +47,7 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
         integration.next_sync_at = timezone.now()
         integration.save()
         integration.set_health(Health.SYNCING)
+        complete_delegations(integration)
         record(
             organization_id=integration.organization_id,
             actor_id=membership.user_id,

@@ -19,3 +19,19 @@ def remind_admins() -> int:
     from skillibrium.notifications.services import send_due_reminders
 
     return send_due_reminders()
+
+
+@cron(IntervalTrigger(hours=1))
+@task
+def remind_delegates() -> int:
+    from .delegation import remind_before_expiry
+
+    return remind_before_expiry()
+
+
+@cron(IntervalTrigger(hours=6))
+@task
+def warn_password_rotation() -> int:
+    from skillibrium.notifications.services import warn_rotations
+
+    return warn_rotations()

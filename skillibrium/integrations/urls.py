@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, webhooks
+from . import actions, views, webhooks
 
 app_name = "integrations"
 urlpatterns = [
@@ -16,5 +16,17 @@ urlpatterns = [
     path("integrations/<int:pk>/relink/start/", views.relink_start, name="relink_start"),
     path("integrations/<int:pk>/relink/complete/", views.relink_complete, name="relink_complete"),
     path("integrations/<int:pk>/sync/", views.sync_now, name="sync_now"),
+    path("integrations/<int:pk>/pause/", actions.pause, name="pause"),
+    path("integrations/<int:pk>/resume/", actions.resume, name="resume"),
+    path("integrations/<int:pk>/disconnect/", actions.disconnect, name="disconnect"),
+    path("integrations/<int:pk>/rotation-policy/", actions.rotation_policy, name="rotation_policy"),
+    path("integrations/<int:pk>/delegate/", actions.delegate, name="delegate"),
+    path(
+        "integrations/<int:pk>/delegations/<int:delegation_id>/",
+        actions.delegation_action,
+        name="delegation_action",
+    ),
+    path("integrations/<int:pk>/support/", actions.contact_support, name="contact_support"),
+    path("relink/<str:token>/", actions.delegated_open, name="delegated_open"),
     path("webhooks/merge/", webhooks.receive, name="merge_webhook"),
 ]

@@ -10,7 +10,7 @@ from skillibrium.accounts.models import Membership
 from skillibrium.core.access import admin_view
 from skillibrium.merge_client import MergeError
 
-from . import services
+from . import services, support
 from .causes import explain
 from .choices import Category
 from .models import Integration
@@ -55,6 +55,8 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
         "explanation": explain(integration.cause),
         "runs": integration.runs.all()[:10],
         "events": integration.events.all()[:10],
+        "delegations": integration.delegations.select_related("created_by")[:5],
+        "diagnostics": support.diagnostics(integration),
     }
     return render(request, "integrations/edit.html", context)
 

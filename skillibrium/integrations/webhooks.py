@@ -61,7 +61,14 @@ def handle_event(integration: Integration, event: str) -> None:
     from skillibrium.sync.models import Trigger
     from skillibrium.sync.tasks import sync_linked_account
 
-    if event == "LinkedAccount.deleted":
+    if event == "LinkedAccount.linked" and Health(integration.health).needs_action:
+        # Relinked outside Skillibrium (a delegated magic link): catch up as after any relink.
+        from .delegation import complete_delegations
+
+        integration.set_health(Health.SYNCING)
+        complete_delegations(integration)
+        sync_linked_account.enqueue(integration.pk, Trigger.RELINK)
+    elif event == "LinkedAccount.deleted":
         if integration.set_health(
             Health.DISCONNECTED, Cause.ACCOUNT_DELETED, "Merge deleted the linked account."
         ):

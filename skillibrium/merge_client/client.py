@@ -79,6 +79,34 @@ class MergeClient:
             body["integration"] = integration
         return str(self._request("POST", "link-token", json=body)["link_token"])
 
+    def create_magic_link(
+        self,
+        *,
+        origin_id: str,
+        organization_name: str,
+        email: str,
+        integration: str | None,
+        expiry_minutes: int,
+    ) -> str:
+        """A Merge Link URL that works outside Skillibrium, for the person who holds the credentials."""
+        body: JSON = {
+            "end_user_origin_id": origin_id,
+            "end_user_organization_name": organization_name,
+            "end_user_email_address": email,
+            "categories": [self.category],
+            "should_create_magic_link_url": True,
+            "link_expiry_mins": expiry_minutes,
+        }
+        if integration:
+            body["integration"] = integration
+        url = self._request("POST", "link-token", json=body).get("magic_link_url")
+        if not url:
+            raise MergeError("Merge did not return a magic link.")
+        return str(url)
+
+    def delete_account(self) -> None:
+        self._request("POST", "delete-account")
+
     def exchange_public_token(self, public_token: str) -> LinkedAccountToken:
         data = self._request("GET", f"account-token/{public_token}")
         integration = data.get("integration") or {}

@@ -122,3 +122,27 @@ def send_invitation_emails(*, user_ids: list[int]) -> int:
         send_mail(subject(f"You're invited to Skillibrium by {organization}"), body, None, [user.email])
         sent += 1
     return sent
+
+
+def warn_rotations(*, now: dt.datetime | None = None) -> int:
+    """Warn admins before the sync user's password is expected to expire, once per link or relink."""
+    now = now or timezone.now()
+    sent = 0
+    for integration in Integration.objects.filter(password_rotation_days__isnull=False, is_paused=False):
+        already = integration.rotation_warned_at and integration.rotation_warned_at >= integration.linked_at
+        expires = integration.password_expected_to_expire_at
+        if already or not integration.password_expiry_is_near or expires is None:
+            continue
+        recipients = admin_emails(integration.organization_id)
+        title = (
+            f"The {integration.provider_name} sync user's password is expected to expire on {expires:%b %d}"
+        )
+        body = render_to_string(
+            "notifications/rotation_warning.txt",
+            {"integration": integration, "expires": expires, "edit_url": edit_url(integration)},
+        )
+        send_mail(subject(title), body, None, recipients)
+        integration.rotation_warned_at = now
+        integration.save(update_fields=["rotation_warned_at"])
+        sent += 1
+    return sent

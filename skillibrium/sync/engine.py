@@ -104,6 +104,13 @@ def _check_connection(client: MergeClient, integration: Integration) -> tuple[Ca
     needs_relink = details.status == "RELINK_NEEDED"
     issues = client.ongoing_issues(integration.merge_account_id)
     texts = [str(issue.get("error_description") or "") for issue in issues]
+    seen = [
+        {k: issue.get(k) for k in ("id", "error_description", "first_incident_time", "last_incident_time")}
+        for issue in issues
+    ]
+    if seen != integration.merge_issues:
+        integration.merge_issues = seen
+        integration.save(update_fields=["merge_issues"])
     detail = "; ".join(t for t in [*texts, details.status_detail] if t)
     if needs_relink:
         raise RelinkNeeded(detail or "Relink needed")

@@ -1,0 +1,190 @@
+"""Admin actions on an integration (all POST, all checked on the server), and the delegated link's landing."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from skillibrium.accounts.models import Membership
+from skillibrium.core.access import admin_view
+from skillibrium.core.models import record
+from skillibrium.merge_client import AccountGone, MergeClient, MergeError
+
+from . import delegation, support
+from .choices import Category, Cause, Health
+from .models import DelegatedRelink, Integration
+
+
+def _integration(membership: Membership, pk: int) -> Integration:
+    return get_object_or_404(Integration.objects.for_org(membership.organization), pk=pk)
+
+
+def back_to_edit(integration: Integration) -> HttpResponseRedirect:
+    name = "integrations:company_edit" if integration.category == Category.CRM else "integrations:edit"
+    return redirect(reverse(name, args=[integration.pk]))
+
+
+def _audit(membership: Membership, integration: Integration, action: str, **detail: object) -> None:
+    record(
+        organization_id=integration.organization_id,
+        actor_id=membership.user_id,
+        action=action,
+        target=str(integration),
+        **detail,
+    )
+
+
+@require_POST
+@admin_view
+def pause(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    integration = _integration(membership, pk)
+    integration.is_paused = True
+    integration.save(update_fields=["is_paused"])
+    _audit(membership, integration, "integration.paused")
+    messages.success(
+        request, "Sync and provisioning are paused. They stay paused, even after a relink, until you resume."
+    )
+    return back_to_edit(integration)
+
+
+@require_POST
+@admin_view
+def resume(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    from skillibrium.sync.models import Trigger
+    from skillibrium.sync.tasks import sync_linked_account
+
+    integration = _integration(membership, pk)
+    integration.is_paused, integration.next_sync_at = False, timezone.now()
+    integration.save(update_fields=["is_paused", "next_sync_at"])
+    _audit(membership, integration, "integration.resumed")
+    if integration.can_sync:
+        sync_linked_account.enqueue(integration.pk, Trigger.ADMIN)
+    messages.success(request, "Resumed. A sync has been started.")
+    return back_to_edit(integration)
+
+
+@require_POST
+@admin_view
+def disconnect(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    integration = _integration(membership, pk)
+    if request.POST.get("confirm") != integration.provider_name:
+        messages.error(request, f"Type {integration.provider_name} to confirm; nothing was changed.")
+        return back_to_edit(integration)
+    try:
+        with MergeClient(category=integration.category, account_token=integration.account_token) as client:
+            client.delete_account()
+    except AccountGone:
+        pass  # already gone at Merge: disconnecting here is all that is left
+    except MergeError as error:
+        messages.error(request, f"Merge could not delete the linked account; nothing was changed. {error}")
+        return back_to_edit(integration)
+    integration.set_health(
+        Health.DISCONNECTED, Cause.ACCOUNT_DELETED, f"Disconnected by {membership.user.email}."
+    )
+    _audit(membership, integration, "integration.disconnected")
+    messages.success(
+        request, "Disconnected. Your people and users are kept; connect again with Relink Integration."
+    )
+    return back_to_edit(integration)
+
+
+class RotationForm(forms.Form):
+    password_rotation_days = forms.IntegerField(min_value=1, max_value=3650, required=False)
+    rotation_warning_days = forms.IntegerField(min_value=1, max_value=365)
+
+
+@require_POST
+@admin_view
+def rotation_policy(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    integration = _integration(membership, pk)
+    form = RotationForm(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
+        messages.error(request, f"The password-rotation policy was not saved: {errors}")
+        return back_to_edit(integration)
+    integration.password_rotation_days = form.cleaned_data["password_rotation_days"]
+    integration.rotation_warning_days = form.cleaned_data["rotation_warning_days"]
+    integration.save(update_fields=["password_rotation_days", "rotation_warning_days"])
+    _audit(membership, integration, "integration.rotation_policy", days=integration.password_rotation_days)
+    messages.success(request, "Password-rotation policy saved.")
+    return back_to_edit(integration)
+
+
+class DelegateForm(forms.Form):
+    email = forms.EmailField()
+    days = forms.IntegerField(min_value=1, max_value=delegation.MAX_DAYS, initial=7)
+
+
+@require_POST
+@admin_view
+def delegate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    integration = _integration(membership, pk)
+    form = DelegateForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Enter the IT administrator's email and a validity of 1 to 7 days; nothing was sent."
+        )
+        return back_to_edit(integration)
+    try:
+        sent = delegation.send_delegated_relink(
+            integration=integration,
+            email=form.cleaned_data["email"],
+            days=form.cleaned_data["days"],
+            membership=membership,
+        )
+    except MergeError as error:
+        messages.error(request, f"Merge could not create the link; nothing was sent. {error}")
+        return back_to_edit(integration)
+    messages.success(
+        request, f"A relink link was sent to {sent.email}. It works until {sent.expires_at:%b %d, %H:%M} UTC."
+    )
+    return back_to_edit(integration)
+
+
+@require_POST
+@admin_view
+def delegation_action(
+    request: HttpRequest, membership: Membership, pk: int, delegation_id: int
+) -> HttpResponse:
+    integration = _integration(membership, pk)
+    sent = get_object_or_404(DelegatedRelink, pk=delegation_id, integration=integration)
+    delegation.revoke(sent, membership=membership)
+    if request.POST.get("action") == "resend":
+        try:
+            again = delegation.send_delegated_relink(
+                integration=integration, email=sent.email, days=delegation.MAX_DAYS, membership=membership
+            )
+        except MergeError as error:
+            messages.error(request, f"Merge could not create a new link. {error}")
+            return back_to_edit(integration)
+        messages.success(request, f"A new link was sent to {again.email}; the previous one no longer works.")
+    else:
+        messages.success(request, f"The link sent to {sent.email} no longer works.")
+    return back_to_edit(integration)
+
+
+@login_not_required
+def delegated_open(request: HttpRequest, token: str) -> HttpResponse:
+    sent = delegation.open_delegation(token)
+    if sent is None or not sent.is_live:
+        return render(
+            request, "integrations/delegated_closed.html", {"delegation": sent}, status=410 if sent else 404
+        )
+    return HttpResponseRedirect(sent.magic_link_url)
+
+
+@require_POST
+@admin_view
+def contact_support(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    integration = _integration(membership, pk)
+    filed = support.file_support_request(
+        integration=integration, membership=membership, message=request.POST.get("message", "").strip()
+    )
+    messages.success(
+        request, f"Support request {filed.pk} was sent with the diagnostics shown. We reply by email."
+    )
+    return back_to_edit(integration)
