@@ -187,6 +187,7 @@ TASKS = {
 CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_REDIS_URL" in os.environ else {}
 
 DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
+SUPPORT_EMAIL = env("SKILLIBRIUM_SUPPORT_EMAIL", "support@skillibrium.example")
 EMAIL_BACKEND_PATH = env("SKILLIBRIUM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 MAILER_OPTIONS: dict[str, object] = {}
 if "smtp" in EMAIL_BACKEND_PATH:
