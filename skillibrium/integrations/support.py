@@ -30,6 +30,7 @@ def diagnostics(integration: Integration) -> dict[str, Any]:
         if integration.last_successful_sync_at
         else None,
         "merge_issues": integration.merge_issues,
+        "last_error": next((run.error for run in runs if run.status == "failed"), ""),
         "recent_runs": [
             {
                 "id": run.pk,
