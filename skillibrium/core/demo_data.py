@@ -43,39 +43,44 @@ def _integration_is_alive(integration: Integration) -> bool:
     return True
 
 
-def _link_hris(organization: Organization, admin_email: str, size: int, provider: str) -> dict[str, object]:
+def _link(
+    organization: Organization, admin_email: str, *, category: Category, provider: str, size: int
+) -> dict[str, object]:
     """Create a provider tenant, then link it through Merge's link-token / public-token exchange."""
-    control = httpx.Client(base_url=f"{sandbox_url()}/_sandbox/", timeout=120)
-    tenant: dict[str, object] = (
-        control.post(
-            "tenants", json={"provider": provider, "name": organization.name, "size": size, "seed": 7}
-        )
-        .raise_for_status()
-        .json()
-    )
+    control = httpx.Client(base_url=f"{sandbox_url()}/_sandbox/", timeout=300)
+    body = {"provider": provider, "name": organization.name, "size": size, "seed": 7}
+    tenant: dict[str, object] = control.post("tenants", json=body).raise_for_status().json()
     link_token = services.start_link(
-        organization=organization, category=Category.HRIS, email=admin_email, integration=provider
+        organization=organization, category=category, email=admin_email, integration=provider
     )
     credentials = {k: tenant[k] for k in ("username", "password")} | {"tenant": tenant["subdomain"]}
     public_token = control.post(f"link/{link_token}/complete", json=credentials).raise_for_status().json()
     services.connect(
         organization=organization,
-        category=Category.HRIS,
+        category=category,
         public_token=public_token["public_token"],
         membership=None,
     )
     return tenant
 
 
-def seed_demo(*, size: int = 300, provider: str = "workday", password: str = "skillibrium-demo") -> DemoSeed:  # noqa: S107 - demo only
+DEMO_PASSWORD = "skillibrium-demo"  # noqa: S105 - the demo's published sign-in
+
+
+def seed_demo(
+    *, size: int = 300, provider: str = "workday", crm: str = "salesforce", password: str = DEMO_PASSWORD
+) -> DemoSeed:
     with transaction.atomic():
         organization, _ = Organization.objects.get_or_create(name="Acme Corporation")
         admin_email, member_email = "admin@acme.example", "member@acme.example"
         _user(organization, admin_email, password, Role.ADMIN, "Ada", "Admin")
         _user(organization, member_email, password, Role.MEMBER, "Max", "Member")
-    integration = Integration.objects.filter(organization=organization, category=Category.HRIS).first()
-    tenant: dict[str, object] = {}
-    if integration is None or not _integration_is_alive(integration):
-        tenant = _link_hris(organization, admin_email, size, provider)
-        integration = Integration.objects.get(organization=organization, category=Category.HRIS)
-    return DemoSeed(organization, admin_email, member_email, password, integration, tenant)
+    tenants: dict[str, dict[str, object]] = {}
+    for category, slug, people in ((Category.HRIS, provider, size), (Category.CRM, crm, max(10, size // 6))):
+        integration = Integration.objects.filter(organization=organization, category=category).first()
+        if slug and (integration is None or not _integration_is_alive(integration)):
+            tenants[category] = _link(
+                organization, admin_email, category=category, provider=slug, size=people
+            )
+    hris = Integration.objects.get(organization=organization, category=Category.HRIS)
+    return DemoSeed(organization, admin_email, member_email, password, hris, tenants.get(Category.HRIS, {}))

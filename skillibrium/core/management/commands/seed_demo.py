@@ -13,14 +13,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--size", type=int, default=300, help="People in the demo HRIS tenant.")
         parser.add_argument("--provider", default="workday", help="workday, bamboohr or hibob.")
+        parser.add_argument("--crm", default="salesforce", help="salesforce, hubspot, or '' for none.")
         parser.add_argument("--sync", action="store_true", help="Run the first sync now, in this process.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        seed = seed_demo(size=options["size"], provider=options["provider"])
-        if options["sync"] and seed.integration.last_successful_sync_at is None:
-            run = sync_integration(integration_id=seed.integration.pk, trigger=Trigger.SETUP)
+        seed = seed_demo(size=options["size"], provider=options["provider"], crm=options["crm"])
+        for integration in seed.organization.integrations.filter(last_successful_sync_at__isnull=True):
+            if not options["sync"]:
+                break
+            run = sync_integration(integration_id=integration.pk, trigger=Trigger.SETUP)
             if run is not None:
-                self.stdout.write(f"First sync: {run.status}, {run.created} users created.")
+                self.stdout.write(
+                    f"First {integration.provider_name} sync: {run.status}, {run.provisioned} users created."
+                )
         self.stdout.write(f"Organization: {seed.organization.name}")
         self.stdout.write(f"Admin: {seed.admin_email} / {seed.password}")
         self.stdout.write(f"Member: {seed.member_email} / {seed.password}")
