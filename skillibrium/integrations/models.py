@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Self
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from skillibrium.accounts.models import Organization
@@ -119,9 +119,12 @@ class Integration(models.Model):
         Integration.objects.filter(pk=self.pk).update(sync_lease_until=until)
 
     def release_sync_lease(self) -> str:
-        """Returns the trigger of a sync asked for while this one ran, or ""."""
-        Integration.objects.filter(pk=self.pk).update(sync_lease_until=None)
-        return Integration.objects.filter(pk=self.pk).values_list("sync_requested", flat=True).get()
+        """Returns, and clears, the trigger of a sync asked for while this one ran ("" if none)."""
+        with transaction.atomic():
+            rows = Integration.objects.select_for_update().filter(pk=self.pk)
+            requested = rows.values_list("sync_requested", flat=True).get()
+            rows.update(sync_lease_until=None, sync_requested="")
+        return requested
 
     def set_health(self, health: Health, cause: Cause = Cause.NONE, detail: str = "") -> bool:
         """Move to a health state; returns whether it changed, so callers notify once per transition."""
