@@ -46,6 +46,8 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
         integration.linked_by = membership.user
         integration.next_sync_at = timezone.now()
         integration.save()
+        # Merge's LinkedAccount.linked webhook may have come first and started the catch-up already.
+        catching_up = integration.health == Health.SYNCING
         integration.set_health(Health.SYNCING)
         complete_delegations(integration)
         record(
@@ -59,7 +61,8 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
         )
         from skillibrium.sync.tasks import sync_linked_account
 
-        transaction.on_commit(lambda: sync_linked_account.enqueue(integration.pk, Trigger.RELINK))
+        if not catching_up:
+            transaction.on_commit(lambda: sync_linked_account.enqueue(integration.pk, Trigger.RELINK))
     return RelinkOutcome(integration, same_account)
 
 
