@@ -43,6 +43,7 @@ class SSOConfigurationForm(forms.ModelForm[SSOConfiguration]):
             "saml_metadata_xml",
             "is_enabled",
         ]
+        widgets = {"protocol": forms.RadioSelect}
         labels = {
             "display_name": "Identity provider name",
             "oidc_issuer": "Issuer URL",

@@ -57,6 +57,8 @@ def _oidc_app(configuration: SSOConfiguration) -> SocialApp:
             "configuration_id": configuration.pk,
             "server_url": configuration.oidc_issuer,
             "oauth_pkce_enabled": True,
+            # The specification's default, and the one Okta, Entra ID and Google all accept.
+            "token_auth_method": "client_secret_basic",
         },
     )
 
