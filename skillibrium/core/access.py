@@ -16,14 +16,15 @@ from typing import Concatenate
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_safe
 
 from skillibrium.accounts.models import Membership, User
 
-type MemberView[**P] = Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]
-type View[**P] = Callable[Concatenate[HttpRequest, P], HttpResponse]
+type MemberView[**P] = Callable[Concatenate[HttpRequest, Membership, P], HttpResponseBase]
+type View[**P] = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
 
 
 class Access(StrEnum):
@@ -76,7 +77,7 @@ def needs_mfa_setup(membership: Membership) -> bool:
 
 def member_view[**P](view: MemberView[P]) -> View[P]:
     @wraps(view)
-    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         return view(request, membership_of(request), *args, **kwargs)
 
     wrapper.access = Access.MEMBER  # type: ignore[attr-defined]
@@ -87,7 +88,7 @@ def admin_view[**P](view: MemberView[P]) -> View[P]:
     """Admin-only: checked here on the server, whatever the page shows or hides."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         membership = membership_of(request)
         if not can(membership, Capability.MANAGE_INTEGRATIONS):
             raise PermissionDenied
@@ -109,7 +110,7 @@ def staff_view[**P](view: View[P]) -> View[P]:
 
     @require_safe
     @wraps(view)
-    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         user = request.user
         if not (isinstance(user, User) and user.is_active and user.is_staff):
             raise PermissionDenied

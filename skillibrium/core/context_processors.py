@@ -16,7 +16,14 @@ def skillibrium(request: HttpRequest) -> dict[str, Any]:
         membership = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
         context["membership"] = membership
         if membership is not None and membership.is_admin:
-            from skillibrium.integrations.models import Integration
+            from skillibrium.integrations.models import Integration, PlatformIncident
+            from skillibrium.provisioning.models import HeldChange
 
-            context["attention"] = list(Integration.objects.for_org(membership.organization).needing_action())
+            integrations = Integration.objects.for_org(membership.organization)
+            context["attention"] = list(integrations.needing_action())
+            context["rotation_due"] = [i for i in integrations if i.password_expiry_is_near]
+            context["held_pending"] = HeldChange.objects.filter(
+                organization=membership.organization, status="pending"
+            ).count()
+            context["platform_incident"] = PlatformIncident.current()
     return context

@@ -99,12 +99,27 @@ def provision_organization(
         admins = plan.admins_left
         _note(changes, plan, owners)
         if dry_run:
+            _count_preview(changes, plan, hold_deactivations, hold_everything)
             continue
         with transaction.atomic():
             _apply(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
     if not dry_run:
         changes.released = _release_held(organization, today, policy)
     return changes
+
+
+def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_everything: bool) -> None:
+    """What applying would do, counted the way _apply counts it."""
+    if hold_everything:
+        changes.held += len(plan.create) + len(plan.reactivate) + len(plan.deactivate)
+        return
+    changes.created += len(plan.create)
+    changes.reactivated += len(plan.reactivate)
+    changes.updated += len(plan.update)
+    if hold_deactivations:
+        changes.held += len(plan.deactivate)
+    else:
+        changes.deactivated += len(plan.deactivate)
 
 
 def _note(changes: Changes, plan: Plan, owners: set[int]) -> None:

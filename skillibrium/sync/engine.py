@@ -3,15 +3,17 @@
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
-from skillibrium.integrations.choices import Category, Cause
+from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
-from skillibrium.provisioning.apply import provision_organization
+from skillibrium.provisioning.apply import Changes, provision_organization
 
 from . import mapping
 from .models import RunStatus, SyncRun, Trigger
@@ -133,7 +135,9 @@ def _watermark(newest: dt.datetime | None, ceiling: dt.datetime | None) -> dt.da
     return newest
 
 
-def _fetch(client: MergeClient, integration: Integration, run: SyncRun) -> dt.datetime | None:
+def _fetch(
+    client: MergeClient, integration: Integration, run: SyncRun, *, extend_lease: bool = True
+) -> dt.datetime | None:
     path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
     if integration.sync_watermark:
@@ -155,5 +159,48 @@ def _fetch(client: MergeClient, integration: Integration, run: SyncRun) -> dt.da
         run.created += result.created
         run.updated += result.updated
         run.unchanged += result.unchanged
-        integration.extend_sync_lease(LEASE_SECONDS)
+        if extend_lease:
+            integration.extend_sync_lease(LEASE_SECONDS)
     return newest
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class Preview:
+    run: SyncRun
+    changes: Changes
+
+
+def preview_sync(*, integration_id: int) -> Preview:
+    """A dry run: fetch and apply everything inside a transaction, measure, then roll it all back."""
+    integration = Integration.objects.select_related("organization").get(pk=integration_id)
+    if Health(integration.health).needs_action:
+        raise RelinkNeeded(
+            f"A preview needs a working connection; the integration is {integration.status_label}."
+        )
+    result: Preview | None = None
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(integration=integration, trigger=Trigger.ADMIN)
+            with MergeClient(
+                category=integration.category, account_token=integration.account_token
+            ) as client:
+                _check_connection(client, integration)
+                _fetch(client, integration, run, extend_lease=False)
+                if run.created or run.updated:
+                    if integration.category == Category.HRIS:
+                        refresh_groups(client, integration)
+                    resolve_references(integration, run_id=run.pk)
+                run.requests = client.requests
+            changes = provision_organization(
+                organization_id=integration.organization_id, run=run, dry_run=True
+            )
+            result = Preview(run=run, changes=changes)
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert result is not None
+    return result

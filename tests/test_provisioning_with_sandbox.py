@@ -1,0 +1,156 @@
+"""Provisioning against a real sandbox: the safeguard and its review queue, dry run, filters, audit export."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from skillibrium.accounts.models import User
+from skillibrium.core.models import AuditEntry
+from skillibrium.directory.models import Person
+from skillibrium.integrations.models import Integration
+from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
+from skillibrium.sync.engine import preview_sync, sync_integration
+from skillibrium.sync.models import SyncRun, Trigger
+
+from .factories import make_org
+from .sandboxed import Sandbox, link
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox(merge: str) -> Sandbox:
+    return Sandbox(merge)
+
+
+def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
+    run = sync_integration(integration_id=integration.pk, trigger=trigger)
+    assert run is not None
+    return run
+
+
+def setup(sandbox: Sandbox, size: int = 30) -> tuple[Integration, User, dict[str, str], Client]:
+    tenant = sandbox.tenant(size=size)
+    integration, admin = link(sandbox, make_org(), tenant)
+    sync(integration, Trigger.SETUP)
+    client = Client()
+    client.force_login(admin)
+    return integration, admin, tenant, client
+
+
+def terminate(sandbox: Sandbox, tenant: dict[str, str], people: list[Person]) -> None:
+    for person in people:
+        sandbox.control(
+            "POST", f"tenants/{tenant['id']}/people/{person.identities.get().remote_id}/terminate"
+        )
+    sandbox.merge_sync()
+
+
+def provisioned(integration: Integration) -> list[Person]:
+    return list(Person.objects.for_org(integration.organization).filter(user__is_active=True).order_by("pk"))
+
+
+def test_mass_deactivation_is_held_for_review_and_decided_one_by_one(sandbox: Sandbox) -> None:
+    integration, admin, tenant, client = setup(sandbox)
+    leavers = provisioned(integration)[:10]
+    terminate(sandbox, tenant, leavers)
+
+    run = sync(integration)
+
+    assert (run.deactivated, run.held) == (0, 10)
+    assert all(User.objects.get(pk=p.user_id).is_active for p in leavers)
+    held = HeldChange.objects.filter(organization=integration.organization, status=HoldStatus.PENDING)
+    assert {h.kind for h in held} == {ChangeKind.DEACTIVATE} and {h.reason for h in held} == {
+        HoldReason.MASS_DEACTIVATION
+    }
+    page = client.get(reverse("provisioning:review")).content.decode()
+    assert leavers[0].work_email in page
+
+    first, second, *rest = held.order_by("pk")
+    client.post(reverse("provisioning:decide"), {"decision": "approve", "held": [first.pk]})
+    client.post(reverse("provisioning:decide"), {"decision": "reject", "held": [second.pk]})
+    client.post(reverse("provisioning:decide"), {"decision": "approve", "scope": "all"})
+
+    statuses = dict(HeldChange.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "status"))
+    assert statuses == {first.pk: HoldStatus.APPROVED, second.pk: HoldStatus.REJECTED}
+    assert not User.objects.get(pk=first.person.user_id).is_active
+    assert User.objects.get(pk=second.person.user_id).is_active
+    assert all(not User.objects.get(pk=h.person.user_id).is_active for h in rest)
+    actions = set(
+        AuditEntry.objects.filter(organization=integration.organization, actor=admin).values_list(
+            "action", flat=True
+        )
+    )
+    assert {"review.approved", "review.rejected"} <= actions
+
+
+def test_a_held_person_who_comes_back_is_released(sandbox: Sandbox) -> None:
+    integration, _, tenant, _ = setup(sandbox)
+    leavers = provisioned(integration)[:10]
+    terminate(sandbox, tenant, leavers)
+    sync(integration)
+    sandbox.control("POST", f"tenants/{tenant['id']}/people/{leavers[0].identities.get().remote_id}/rehire")
+    sandbox.merge_sync()
+
+    run = sync(integration)
+
+    released = HeldChange.objects.get(person=leavers[0])
+    assert released.status == HoldStatus.RELEASED
+    assert User.objects.get(pk=leavers[0].user_id).is_active
+    assert run.deactivated == 0
+
+
+def test_dry_run_previews_and_changes_nothing(sandbox: Sandbox) -> None:
+    integration, _, tenant, client = setup(sandbox)
+    leaver = provisioned(integration)[0]
+    terminate(sandbox, tenant, [leaver])
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ada", last_name="Lovelace")
+    sandbox.merge_sync()
+    runs_before = SyncRun.objects.count()
+
+    preview = preview_sync(integration_id=integration.pk)
+
+    assert (preview.run.created, preview.run.updated) == (1, 1)
+    assert (preview.changes.created, preview.changes.deactivated) == (1, 1)
+    assert leaver.work_email in preview.changes.preview["deactivate"]
+    assert SyncRun.objects.count() == runs_before
+    assert User.objects.get(pk=leaver.user_id).is_active
+    assert not Person.objects.filter(last_name="Lovelace").exists()
+    page = client.post(reverse("provisioning:preview", args=[integration.pk])).content.decode()
+    assert "users deactivated" in page and "Dry run: nothing was changed" in page
+    assert sync(integration).deactivated == 1
+
+
+def test_filters_admit_but_never_deactivate(sandbox: Sandbox) -> None:
+    integration, _admin, _, client = setup(sandbox)
+    active_before = len(provisioned(integration))
+    response = client.post(
+        reverse("provisioning:policy"),
+        {
+            "employment_types": ["INTERN"],
+            "mass_deactivation_percent": "20",
+            "mass_deactivation_minimum_users": "10",
+            "send_invitations": "on",
+        },
+    )
+    assert response.status_code == 302
+    policy = ProvisioningPolicy.objects.get(organization=integration.organization)
+    assert policy.employment_types == ["INTERN"]
+    sync(integration)
+    assert len(provisioned(integration)) == active_before
+
+
+def test_audit_log_exports_csv_for_admins_only(sandbox: Sandbox) -> None:
+    integration, _admin, _, client = setup(sandbox, size=12)
+    response = client.get(reverse("audit_csv"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["time", "actor", "action", "target", "detail"]
+    assert {r[2] for r in rows[1:]} >= {"user.created", "integration.connected"}
+    member = Person.objects.for_org(integration.organization).filter(user__is_active=True).first()
+    assert member is not None and member.user is not None
+    other = Client()
+    other.force_login(member.user)
+    assert other.get(reverse("audit_csv")).status_code == 403
