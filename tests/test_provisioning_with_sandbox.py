@@ -154,3 +154,20 @@ def test_audit_log_exports_csv_for_admins_only(sandbox: Sandbox) -> None:
     other = Client()
     other.force_login(member.user)
     assert other.get(reverse("audit_csv")).status_code == 403
+
+
+def test_cli_syncs_with_a_summary_dry_runs_and_lists_runs(sandbox: Sandbox) -> None:
+    from django.core.management import call_command
+
+    integration, _, tenant, _ = setup(sandbox, size=12)
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Alan", last_name="Turing")
+    sandbox.merge_sync()
+    out = io.StringIO()
+
+    call_command("sync_account", str(integration.pk), "--dry-run", stdout=out)
+    assert "Dry run" in out.getvalue() and "would change" in out.getvalue()
+    assert not Person.objects.filter(last_name="Turing").exists()
+    call_command("sync_account", str(integration.pk), stdout=out)
+    assert Person.objects.filter(last_name="Turing").count() == 1
+    call_command("sync_runs", str(integration.pk), stdout=out)
+    assert "cli" in out.getvalue() and "succeeded" in out.getvalue()

@@ -23,6 +23,8 @@ from .upsert import upsert_page
 
 logger = logging.getLogger(__name__)
 
+type Progress = Callable[[SyncRun], None]
+
 LEASE_SECONDS = 600
 MAX_RECORD_ERRORS = 100
 SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
@@ -31,7 +33,9 @@ SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], ma
 }
 
 
-def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None:
+def sync_integration(
+    *, integration_id: int, trigger: Trigger, progress: Progress | None = None
+) -> SyncRun | None:
     """Run one sync unless another holds the account's lease; returns None when it did not run."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
     if not integration.can_sync:
@@ -44,7 +48,7 @@ def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None
     if not integration.take_sync_lease(LEASE_SECONDS, trigger=trigger):
         return None
     try:
-        run = _run(integration, trigger)
+        run = _run(integration, trigger, progress)
     finally:
         asked_again = integration.release_sync_lease()
     if asked_again:
@@ -54,7 +58,7 @@ def sync_integration(*, integration_id: int, trigger: Trigger) -> SyncRun | None
     return run
 
 
-def _run(integration: Integration, trigger: Trigger) -> SyncRun:
+def _run(integration: Integration, trigger: Trigger, progress: Progress | None = None) -> SyncRun:
     run = SyncRun.objects.create(
         integration=integration, trigger=trigger, modified_after=integration.sync_watermark
     )
@@ -62,7 +66,7 @@ def _run(integration: Integration, trigger: Trigger) -> SyncRun:
         try:
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
-            newest = _fetch(client, integration, run)
+            newest = _fetch(client, integration, run, progress=progress)
             if run.created or run.updated:
                 if integration.category == Category.HRIS:
                     refresh_groups(client, integration)
@@ -136,7 +140,12 @@ def _watermark(newest: dt.datetime | None, ceiling: dt.datetime | None) -> dt.da
 
 
 def _fetch(
-    client: MergeClient, integration: Integration, run: SyncRun, *, extend_lease: bool = True
+    client: MergeClient,
+    integration: Integration,
+    run: SyncRun,
+    *,
+    extend_lease: bool = True,
+    progress: Progress | None = None,
 ) -> dt.datetime | None:
     path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
@@ -161,6 +170,8 @@ def _fetch(
         run.unchanged += result.unchanged
         if extend_lease:
             integration.extend_sync_lease(LEASE_SECONDS)
+        if progress:
+            progress(run)
     return newest
 
 

@@ -1,18 +1,25 @@
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from skillibrium.integrations.models import Integration
-from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import Trigger
+from skillibrium.merge_client import MergeError
+from skillibrium.sync.engine import preview_sync, sync_integration
+from skillibrium.sync.models import SyncRun, Trigger
 
 
 class Command(BaseCommand):
-    help = "Sync one integration (by id) or all of them now, in this process, and print each run's result."
+    help = "Sync integrations now (or preview with --dry-run), with progress and a summary table."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("integration_ids", nargs="*", type=int)
-        parser.add_argument("--all", action="store_true", help="Sync every integration.")
+        parser.add_argument("--all", action="store_true", help="Every integration.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what a sync would change; change nothing."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         ids: list[int] = options["integration_ids"]
@@ -20,15 +27,90 @@ class Command(BaseCommand):
             ids = list(Integration.objects.order_by("pk").values_list("pk", flat=True))
         if not ids:
             raise CommandError("Name an integration id, or pass --all.")
+        missing = set(ids) - set(Integration.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        if missing:
+            raise CommandError(f"No integration with id {', '.join(map(str, sorted(missing)))}.")
+        console = Console(file=cast(IO[str], self.stdout), width=120)
+        table = Table(
+            "integration",
+            "result",
+            "pages",
+            "requests",
+            "new",
+            "changed",
+            "users created",
+            "deactivated",
+            "held",
+            "skipped",
+            "seconds",
+            title="Dry run" if options["dry_run"] else "Sync",
+        )
         for integration_id in ids:
-            if not Integration.objects.filter(pk=integration_id).exists():
-                raise CommandError(f"No integration with id {integration_id}.")
-            run = sync_integration(integration_id=integration_id, trigger=Trigger.CLI)
-            if run is None:
-                self.stdout.write(f"integration {integration_id}: skipped, another sync is running")
+            integration = Integration.objects.get(pk=integration_id)
+            name = f"{integration_id} {integration.provider_name} ({integration.organization})"
+            if options["dry_run"]:
+                self._preview(table, integration_id, name)
                 continue
-            self.stdout.write(
-                f"integration {integration_id}: {run.status}; {run.pages} pages, {run.created} created, "
-                f"{run.updated} updated, {run.deactivated} deactivated, {run.skipped} skipped"
-                + (f"; {run.error}" if run.error else "")
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(f"{name}: starting")
+
+                def show(run: SyncRun, task: Any = task, bar: Progress = bar, name: str = name) -> None:
+                    bar.update(
+                        task, description=f"{name}: {run.pages} pages, {run.created + run.updated} changes"
+                    )
+
+                run = sync_integration(integration_id=integration_id, trigger=Trigger.CLI, progress=show)
+            if run is None:
+                table.add_row(name, "skipped: another sync is running", *[""] * 9)
+                continue
+            table.add_row(
+                name,
+                run.status + (f": {run.error}" if run.error else ""),
+                *map(
+                    str,
+                    [
+                        run.pages,
+                        run.requests,
+                        run.created,
+                        run.updated,
+                        run.provisioned,
+                        run.deactivated,
+                        run.held,
+                        run.skipped,
+                        f"{run.duration or 0:.1f}",
+                    ],
+                ),
             )
+        console.print(table)
+
+    def _preview(self, table: Table, integration_id: int, name: str) -> None:
+        try:
+            preview = preview_sync(integration_id=integration_id)
+        except MergeError as error:
+            table.add_row(name, f"not previewed: {error}", *[""] * 9)
+            return
+        run, changes = preview.run, preview.changes
+        table.add_row(
+            name,
+            "would change",
+            *map(
+                str,
+                [
+                    run.pages,
+                    run.requests,
+                    run.created,
+                    run.updated,
+                    changes.created,
+                    changes.deactivated,
+                    changes.held,
+                    run.skipped,
+                    "",
+                ],
+            ),
+        )
