@@ -125,49 +125,23 @@ def team_remote_id(dept: int, slot: int | None) -> str:
 
 
 def hris_structure(tenant_name: str, shape: OrgShape, created: str) -> Iterator[Record]:
-    yield (
-        "company",
-        "C-1",
-        {
-            "legal_name": f"{tenant_name} Inc.",
-            "display_name": tenant_name,
-            "eins": ["12-3456789"],
-            "created": created,
-        },
-    )
+    """The company, its offices, and its departments with their teams."""
+    company = {"legal_name": f"{tenant_name} Inc.", "display_name": tenant_name, "eins": ["12-3456789"]}
+    yield "company", "C-1", {**company, "created": created}
     for i, (name, street, city, state, zip_code, country, phone) in enumerate(names.LOCATIONS):
-        yield (
-            "location",
-            f"L-{i:02d}",
-            {
-                "name": name,
-                "street_1": street or None,
-                "city": city or None,
-                "state": state or None,
-                "zip_code": zip_code or None,
-                "country": country,
-                "phone_number": phone or None,
-                "created": created,
-            },
-        )
+        yield "location", f"L-{i:02d}", {
+            "name": name, "street_1": street or None, "city": city or None, "state": state or None,
+            "zip_code": zip_code or None, "country": country, "phone_number": phone or None,
+            "created": created,
+        }  # fmt: skip
     yield "team", "T-EXEC", {"name": "Executive", "parent": None, "department": True, "created": created}
     for d, dept in enumerate(shape.departments):
-        yield (
-            "team",
-            team_remote_id(d, None),
-            {"name": dept, "parent": None, "department": True, "created": created},
-        )
+        head = team_remote_id(d, None)
+        yield "team", head, {"name": dept, "parent": None, "department": True, "created": created}
         for slot, team in enumerate(names.DEPARTMENTS[dept][0][: shape.fanout]):
-            yield (
-                "team",
-                team_remote_id(d, slot),
-                {
-                    "name": team,
-                    "parent": team_remote_id(d, None),
-                    "department": False,
-                    "created": created,
-                },
-            )
+            yield "team", team_remote_id(d, slot), {
+                "name": team, "parent": head, "department": False, "created": created,
+            }  # fmt: skip
 
 
 def _title(shape: OrgShape, index: int, rng: random.Random) -> str:
@@ -187,16 +161,12 @@ def _weighted(rng: random.Random, options: list[tuple[str, int]]) -> str:
     return rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
 
 
-def employee_record(ctx: PeopleContext, index: int) -> dict[str, Any]:
-    rng, shape = ctx.rng, ctx.shape
-    first, last, repeat = ctx.names.pick(index)
-    handle = f"{email_part(first)}.{email_part(last)}" + (str(repeat + 1) if repeat else "")
-    dept, slot = team_key(shape, index)
-    manager = shape.manager_of(index)
-    location = rng.randrange(len(names.LOCATIONS))
+def _employment_dates(ctx: PeopleContext, index: int) -> dict[str, Any]:
+    """Mostly ACTIVE; a few leavers and joiners, never among managers so the tree stays whole."""
+    rng = ctx.rng
     hire = dt.date(2012, 1, 1) + dt.timedelta(days=rng.randrange(4700))
     status, start, termination = "ACTIVE", hire, None
-    if not shape.has_reports(index, ctx.size) and index > 0:
+    if not ctx.shape.has_reports(index, ctx.size) and index > 0:
         roll = rng.random()
         if roll < 0.03:
             status, termination = "INACTIVE", hire + dt.timedelta(days=rng.randrange(30, 900))
@@ -204,8 +174,34 @@ def employee_record(ctx: PeopleContext, index: int) -> dict[str, Any]:
             status = "PENDING"
             hire = ctx.today - dt.timedelta(days=rng.randrange(1, 20))
             start = ctx.today + dt.timedelta(days=rng.randrange(7, 45))
-    employment_type = "FULL_TIME" if index == 0 else _weighted(rng, EMPLOYMENT_TYPES)
+    return {
+        "status": status,
+        "hire_date": hire.isoformat(),
+        "start_date": start.isoformat(),
+        "termination_date": termination.isoformat() if termination else None,
+    }
+
+
+def _pay(rng: random.Random, employment_type: str, location: int) -> dict[str, Any]:
     hourly = employment_type in {"PART_TIME", "INTERN", "CONTRACTOR"}
+    return {
+        "pay_rate": float(rng.randrange(18, 90)) if hourly else float(rng.randrange(55, 260) * 1000),
+        "pay_period": "HOUR" if hourly else "YEAR",
+        "pay_frequency": "BIWEEKLY",
+        "pay_currency": CURRENCY_BY_COUNTRY.get(names.LOCATIONS[location][5], "USD"),
+        "flsa_status": "NONEXEMPT" if hourly else "EXEMPT",
+    }
+
+
+def employee_record(ctx: PeopleContext, index: int) -> dict[str, Any]:
+    rng, shape = ctx.rng, ctx.shape
+    first, last, repeat = ctx.names.pick(index)
+    handle = f"{email_part(first)}.{email_part(last)}" + (str(repeat + 1) if repeat else "")
+    dept, slot = team_key(shape, index)
+    manager = shape.manager_of(index)
+    location = rng.randrange(len(names.LOCATIONS))
+    employment_type = "FULL_TIME" if index == 0 else _weighted(rng, EMPLOYMENT_TYPES)
+    birth = dt.date(1960 + rng.randrange(42), 1 + rng.randrange(12), 1 + rng.randrange(28))
     return {
         "number": ctx.first_number + index,
         "first_name": first,
@@ -221,21 +217,12 @@ def employee_record(ctx: PeopleContext, index: int) -> dict[str, Any]:
         "manager": None if manager is None else employee_remote_id(ctx.provider, ctx.first_number + manager),
         "location": f"L-{location:02d}",
         "employment_type": employment_type,
-        "status": status,
-        "hire_date": hire.isoformat(),
-        "start_date": start.isoformat(),
-        "termination_date": termination.isoformat() if termination else None,
-        "date_of_birth": dt.date(
-            1960 + rng.randrange(42), 1 + rng.randrange(12), 1 + rng.randrange(28)
-        ).isoformat(),
+        **_employment_dates(ctx, index),
+        "date_of_birth": birth.isoformat(),
         "gender": rng.choice(GENDERS),
         "ethnicity": rng.choice(ETHNICITIES),
         "marital_status": rng.choice(MARITAL),
-        "pay_rate": float(rng.randrange(18, 90)) if hourly else float(rng.randrange(55, 260) * 1000),
-        "pay_period": "HOUR" if hourly else "YEAR",
-        "pay_frequency": "BIWEEKLY",
-        "pay_currency": CURRENCY_BY_COUNTRY.get(names.LOCATIONS[location][5], "USD"),
-        "flsa_status": "NONEXEMPT" if hourly else "EXEMPT",
+        **_pay(rng, employment_type, location),
         "created": ctx.created,
     }
 
@@ -290,47 +277,31 @@ def crm_user_record(ctx: PeopleContext, index: int) -> dict[str, Any]:
 def crm_people(ctx: PeopleContext) -> Iterator[Record]:
     for index in range(ctx.size):
         yield "user", crm_user_remote_id(ctx.provider, ctx.first_number + index), crm_user_record(ctx, index)
-    salesforce = ctx.provider == "salesforce"
     for a in range(max(1, ctx.size // 2)):
-        rng = ctx.rng
-        company = f"{rng.choice(names.COMPANY_WORDS)} {rng.choice(names.COMPANY_SUFFIXES)}"
-        account_id = f"001{a + 1:012d}" if salesforce else str(50_000_000 + a)
-        city = rng.choice(names.LOCATIONS[:7])
-        owner = crm_user_remote_id(ctx.provider, ctx.first_number + rng.randrange(ctx.size))
-        yield (
-            "account",
-            account_id,
-            {
-                "name": company,
-                "industry": rng.choice(names.INDUSTRIES),
-                "website": f"https://www.{slugify(company)}.example",
-                "employees": rng.randrange(5, 20000),
-                "owner": owner,
-                "description": f"{company} is a customer account.",
-                "phone": city[6] or None,
-                "street": city[1] or None,
-                "city": city[2] or None,
-                "state": city[3] or None,
-                "postal_code": city[4] or None,
-                "country": city[5],
-                "created": ctx.created,
-                "last_activity": ctx.created,
-            },
-        )
-        for c in range(2):
-            first, last = rng.choice(names.FIRST_NAMES), rng.choice(names.LAST_NAMES)
-            contact_id = f"003{a * 2 + c + 1:012d}" if salesforce else str(70_000_000 + a * 2 + c)
-            yield (
-                "contact",
-                contact_id,
-                {
-                    "first_name": first,
-                    "last_name": last,
-                    "account": account_id,
-                    "owner": owner,
-                    "email": f"{email_part(first)}.{email_part(last)}@{slugify(company)}.example",
-                    "phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
-                    "created": ctx.created,
-                    "last_activity": ctx.created,
-                },
-            )
+        yield from _customer(ctx, a)
+
+
+def _customer(ctx: PeopleContext, a: int) -> Iterator[Record]:
+    """One customer account with two contacts, owned by one of the tenant's users."""
+    rng, salesforce = ctx.rng, ctx.provider == "salesforce"
+    company = f"{rng.choice(names.COMPANY_WORDS)} {rng.choice(names.COMPANY_SUFFIXES)}"
+    account_id = f"001{a + 1:012d}" if salesforce else str(50_000_000 + a)
+    _, street, city, state, postal_code, country, phone = rng.choice(names.LOCATIONS[:7])
+    owner = crm_user_remote_id(ctx.provider, ctx.first_number + rng.randrange(ctx.size))
+    yield "account", account_id, {
+        "name": company, "industry": rng.choice(names.INDUSTRIES),
+        "website": f"https://www.{slugify(company)}.example", "employees": rng.randrange(5, 20000),
+        "owner": owner, "description": f"{company} is a customer account.", "phone": phone or None,
+        "street": street or None, "city": city or None, "state": state or None,
+        "postal_code": postal_code or None, "country": country, "created": ctx.created,
+        "last_activity": ctx.created,
+    }  # fmt: skip
+    for c in range(2):
+        first, last = rng.choice(names.FIRST_NAMES), rng.choice(names.LAST_NAMES)
+        contact_id = f"003{a * 2 + c + 1:012d}" if salesforce else str(70_000_000 + a * 2 + c)
+        yield "contact", contact_id, {
+            "first_name": first, "last_name": last, "account": account_id, "owner": owner,
+            "email": f"{email_part(first)}.{email_part(last)}@{slugify(company)}.example",
+            "phone": f"+1 555 {rng.randrange(100, 999)} {rng.randrange(1000, 9999)}",
+            "created": ctx.created, "last_activity": ctx.created,
+        }  # fmt: skip

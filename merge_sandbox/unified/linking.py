@@ -132,20 +132,7 @@ def complete_link(
     """Check the credentials with the provider; create or relink the account; return a public token."""
     link = usable_link_token(store, clock, token)
     existing = relink_target(store, link)
-    tenant = get_tenant(store, existing["tenant_id"] if existing is not None else tenant_ref.strip())
-    if tenant is None or tenant["category"] != link["category"]:
-        raise LinkError("Invalid credentials")
-    wanted = link["integration"] or (None if existing is not None else chosen)
-    if wanted and tenant["provider"] != wanted:
-        raise LinkError("Invalid credentials")
-    if not tenant["online"]:
-        raise LinkError(f"{INTEGRATIONS[tenant['provider']].name} is not responding. Try again later.", 503)
-    if username != tenant["username"] or password != tenant["password"]:
-        raise LinkError("Invalid credentials")
-    try:
-        check_permission(tenant)
-    except ProviderRefusal as refusal:
-        raise LinkError(f"Missing permission: {refusal.message}") from refusal
+    tenant = _log_in(store, link, existing, tenant_ref, username, password, chosen)
     renew_session(store, clock, tenant["id"])
     account_id = (
         _relink(store, clock, engine, existing, username, password)
@@ -163,6 +150,33 @@ def complete_link(
     engine.webhooks.emit("LinkedAccount.linked", account, linked_data(account, existing is not None))
     engine.request_sync(account_id)
     return public
+
+
+def _log_in(
+    store: Store,
+    link: sqlite3.Row,
+    existing: sqlite3.Row | None,
+    tenant_ref: str,
+    username: str,
+    password: str,
+    chosen: str | None,
+) -> sqlite3.Row:
+    """The provider's answer to the form; a relink always logs in to the account's own tenant."""
+    tenant = get_tenant(store, existing["tenant_id"] if existing is not None else tenant_ref.strip())
+    if tenant is None or tenant["category"] != link["category"]:
+        raise LinkError("Invalid credentials")
+    wanted = link["integration"] or (None if existing is not None else chosen)
+    if wanted and tenant["provider"] != wanted:
+        raise LinkError("Invalid credentials")
+    if not tenant["online"]:
+        raise LinkError(f"{INTEGRATIONS[tenant['provider']].name} is not responding. Try again later.", 503)
+    if username != tenant["username"] or password != tenant["password"]:
+        raise LinkError("Invalid credentials")
+    try:
+        check_permission(tenant)
+    except ProviderRefusal as refusal:
+        raise LinkError(f"Missing permission: {refusal.message}") from refusal
+    return tenant
 
 
 def _create_account(

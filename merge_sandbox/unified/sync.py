@@ -25,7 +25,7 @@ from merge_sandbox.settings import Config
 from merge_sandbox.store import Store
 from merge_sandbox.unified import issues
 from merge_sandbox.unified.accounts import get_account
-from merge_sandbox.unified.models import BY_KIND, Refs, merge_id, models_for, wrap
+from merge_sandbox.unified.models import BY_KIND, ModelSpec, Refs, merge_id, models_for, wrap
 from merge_sandbox.unified.webhooks import Webhooks
 
 BATCH = 2000
@@ -49,6 +49,7 @@ class SyncEngine:
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self._queue: queue.Queue[str] = queue.Queue()
+        self._queued: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -57,6 +58,9 @@ class SyncEngine:
             return self._locks[account_id]
 
     def sync_account(self, account_id: str) -> dict[str, Any]:
+        # A sync run now supersedes one still waiting in the queue for the same account.
+        with self._locks_guard:
+            self._queued.discard(account_id)
         with self._lock(account_id):
             account = get_account(self.store, account_id)
             if account is None:
@@ -170,59 +174,43 @@ class SyncEngine:
         pulled: Pulled,
         emit_objects: bool,
     ) -> None:
-        candidates = []
-        for row in rows:
-            record = orjson.loads(row["data"])
-            for spec in BY_KIND.get(row["kind"], []):
-                if spec.category != account["category"]:
-                    continue
-                body = spec.build(refs, row["remote_id"], record)
-                deleted = bool(row["deleted"])
-                digest = hashlib.blake2b(
-                    orjson.dumps(body) + (b"1" if deleted else b"0"), digest_size=16
-                ).digest()
-                candidates.append(
-                    (merge_id(account["id"], spec.name, row["remote_id"]), spec, row, body, deleted, digest)
-                )
+        candidates = _candidates(account, refs, rows)
         stamp = self.clock.now_iso()
         with self.store.write() as conn:
-            existing = _existing(conn, [c[0] for c in candidates])
+            existing = _existing(conn, [c.object_id for c in candidates])
             inserts, updates = [], []
-            for object_id, spec, row, body, deleted, digest in candidates:
-                old = existing.get(object_id)
-                if old is not None and bytes(old["hash"]) == digest:
-                    continue
-                if old is None and deleted:
+            for item in candidates:
+                old = existing.get(item.object_id)
+                if (old is not None and bytes(old["hash"]) == item.digest) or (old is None and item.deleted):
                     continue
                 created = stamp if old is None else old["created_at"]
-                doc = wrap(object_id, row["remote_id"], created, stamp, deleted, body)
+                doc = wrap(item.object_id, item.remote_id, created, stamp, item.deleted, item.body)
                 text = orjson.dumps(doc).decode()
                 if old is None:
                     inserts.append(
                         (
-                            object_id,
+                            item.object_id,
                             account["id"],
-                            spec.name,
-                            row["remote_id"],
+                            item.spec.name,
+                            item.remote_id,
                             stamp,
                             stamp,
                             0,
-                            digest,
+                            item.digest,
                             text,
-                            row["data"],
+                            item.raw,
                         )
                     )
                     kind = "added"
                 else:
-                    updates.append((stamp, int(deleted), digest, text, row["data"], object_id))
-                    kind = "removed" if deleted and not old["deleted"] else "changed"
+                    updates.append((stamp, int(item.deleted), item.digest, text, item.raw, item.object_id))
+                    kind = "removed" if item.deleted and not old["deleted"] else "changed"
                 setattr(pulled, kind, getattr(pulled, kind) + 1)
                 if emit_objects and len(pulled.events) < MAX_OBJECT_EVENTS:
-                    pulled.events.append((f"{spec.event_prefix}.{kind}", doc))
+                    pulled.events.append((f"{item.spec.event_prefix}.{kind}", doc))
             conn.executemany(
-                "INSERT INTO common (id, account_id, model, remote_id, created_at, modified_at,"
-                " deleted, hash,"
-                " doc, raw) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO common (id, account_id, model, remote_id, created_at, modified_at, deleted,"
+                " hash, doc, raw) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 inserts,
             )
             conn.executemany(
@@ -232,6 +220,8 @@ class SyncEngine:
             conn.execute("UPDATE linked_accounts SET synced_rev = ? WHERE id = ?", (rev, account["id"]))
 
     def request_sync(self, account_id: str) -> None:
+        with self._locks_guard:
+            self._queued.add(account_id)
         self._queue.put(account_id)
 
     def start(self) -> None:
@@ -250,7 +240,9 @@ class SyncEngine:
                 account_id = self._queue.get(timeout=0.5)
             except queue.Empty:
                 account_id = ""
-            if account_id:
+            with self._locks_guard:
+                wanted = account_id in self._queued
+            if wanted:
                 self.sync_account(account_id)
             elif self.config.current.sync_interval > 0:
                 self.sync_due()
@@ -264,6 +256,38 @@ class SyncEngine:
             (iso(horizon),),
         )
         return [self.sync_account(row["id"]) for row in due if not self._stop.is_set()]
+
+
+@dataclass
+class Candidate:
+    """A provider record mapped to one common model, with the hash that tells whether it changed."""
+
+    object_id: str
+    spec: ModelSpec
+    remote_id: str
+    body: dict[str, Any]
+    deleted: bool
+    digest: bytes
+    raw: str
+
+
+def _candidates(account: sqlite3.Row, refs: Refs, rows: list[sqlite3.Row]) -> list[Candidate]:
+    candidates = []
+    for row in rows:
+        record = orjson.loads(row["data"])
+        deleted = bool(row["deleted"])
+        for spec in BY_KIND.get(row["kind"], []):
+            if spec.category != account["category"]:
+                continue
+            body = spec.build(refs, row["remote_id"], record)
+            digest = hashlib.blake2b(
+                orjson.dumps(body) + (b"1" if deleted else b"0"), digest_size=16
+            ).digest()
+            object_id = merge_id(account["id"], spec.name, row["remote_id"])
+            candidates.append(
+                Candidate(object_id, spec, row["remote_id"], body, deleted, digest, row["data"])
+            )
+    return candidates
 
 
 def _existing(conn: sqlite3.Connection, ids: list[str]) -> dict[str, sqlite3.Row]:

@@ -47,10 +47,9 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                # Decide the answer on arrival, so a slow answer cannot take a later request's status.
                 with receiver.lock:
                     delay = receiver.delays.pop(0) if receiver.delays else 0.0
-                time.sleep(delay)
-                with receiver.lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.received.append(
                         {
@@ -60,6 +59,7 @@ class WebhookReceiver:
                             "status": status,
                         }
                     )
+                time.sleep(delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
