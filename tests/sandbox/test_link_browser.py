@@ -122,3 +122,52 @@ def test_close_button_calls_on_exit(sandbox: Sandbox, product_page: Any, browser
     page.wait_for_selector("body[data-exits='1']")
     assert page.locator("#merge-link-overlay").count() == 0
     page.close()
+
+
+def test_relink_in_the_modal_keeps_the_account(sandbox: Sandbox, product_page: Any, browser: Any) -> None:
+    state, url = product_page
+    tenant = sandbox.tenant("workday", size=5)
+    account = sandbox.link(tenant)
+    password = sandbox.control("POST", f"/_sandbox/tenants/{tenant['id']}/reset-password", {})["password"]
+    sandbox.sync(account["id"])
+    state["token"] = sandbox.link_token(account["origin"])
+    page = browser.new_page()
+    page.goto(url)
+    page.click("#open")
+    frame = page.frame_locator("#merge-link-iframe")
+    tenant_field = frame.get_by_label("Tenant")
+    assert tenant_field.input_value() == tenant["subdomain"]
+    assert tenant_field.get_attribute("readonly") is not None
+    frame.get_by_label("Username").fill(tenant["username"])
+    frame.get_by_label("Password").fill(password)
+    frame.get_by_role("button", name="Connect").click()
+    page.wait_for_selector("#result[data-done='1']")
+    public = page.inner_text("#result").split()[0]
+    exchanged = sandbox.merge().hris.account_token.retrieve(public_token=public)
+    assert (exchanged.id, exchanged.account_token) == (account["id"], account["token"])
+    page.close()
+
+
+def test_magic_link_completes_full_page(sandbox: Sandbox, browser: Any) -> None:
+    tenant = sandbox.tenant("hubspot", size=3)
+    origin = f"org-{uuid.uuid4().hex[:8]}"
+    created = sandbox.merge().crm.link_token.create(
+        end_user_email_address="a@b.example",
+        end_user_organization_name="B",
+        end_user_origin_id=origin,
+        categories=["crm"],
+        should_create_magic_link_url=True,
+        link_expiry_mins=10080,
+        integration="hubspot",
+    )
+    page = browser.new_page()
+    page.goto(created.magic_link_url)
+    assert page.get_by_role("button", name="Close").count() == 0
+    page.get_by_label("Tenant").fill(tenant["subdomain"])
+    page.get_by_label("Username").fill(tenant["username"])
+    page.get_by_label("Password").fill(tenant["password"])
+    page.get_by_role("button", name="Connect").click()
+    page.get_by_text("Your account is connected").wait_for()
+    [item] = sandbox.merge().crm.linked_accounts.list(end_user_origin_id=origin).results
+    assert (item.integration.slug, item.status) == ("hubspot", "COMPLETE")
+    page.close()
