@@ -16,6 +16,7 @@ from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkN
 from skillibrium.provisioning.apply import Changes, provision_organization
 
 from . import mapping
+from .employments import apply_employment_changes, newest_stamp
 from .models import RunStatus, SyncRun, Trigger
 from .prefetch import prefetched
 from .resolve import refresh_groups, resolve_references
@@ -126,11 +127,13 @@ def _check_connection(client: MergeClient, integration: Integration) -> tuple[Ca
 def _merge_sync_in_progress_since(client: MergeClient, integration: Integration) -> dt.datetime | None:
     """While Merge is still writing, records it writes later may carry earlier stamps than we saw: the safe
     overlap is to keep the watermark at the start of Merge's sync in progress."""
-    model = SOURCES[integration.category][1]
-    for status in client.sync_status():
-        if status.get("model_id") == model and status.get("status") == "SYNCING":
-            return parse_datetime(str(status.get("last_sync_start") or "")) or None
-    return None
+    models = {SOURCES[integration.category][1], "hris.Employment"}
+    starts = [
+        parse_datetime(str(status.get("last_sync_start") or ""))
+        for status in client.sync_status()
+        if status.get("model_id") in models and status.get("status") == "SYNCING"
+    ]
+    return min((s for s in starts if s), default=None)
 
 
 def _watermark(newest: dt.datetime | None, ceiling: dt.datetime | None) -> dt.datetime | None:
@@ -172,6 +175,22 @@ def _fetch(
             integration.extend_sync_lease(LEASE_SECONDS)
         if progress:
             progress(run)
+    if integration.category == Category.HRIS and integration.sync_watermark:
+        newest = _fetch_employment_changes(client, integration, run, newest)
+    return newest
+
+
+def _fetch_employment_changes(
+    client: MergeClient, integration: Integration, run: SyncRun, newest: dt.datetime | None
+) -> dt.datetime | None:
+    assert integration.sync_watermark is not None
+    params = {"modified_after": integration.sync_watermark.isoformat(), "include_deleted_data": "true"}
+    for page in client.pages("employments", params):
+        run.pages += 1
+        run.updated += apply_employment_changes(integration, page, run_id=run.pk)
+        stamp = newest_stamp(page)
+        if stamp and (newest is None or stamp > newest):
+            newest = stamp
     return newest
 
 
