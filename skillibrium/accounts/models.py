@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Lower
 
 from skillibrium.core.crypto import EncryptedTextField
 
@@ -47,6 +48,10 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    class Meta(AbstractUser.Meta):
+        # Provisioning matches people to users by email whatever its case, thousands at a time.
+        indexes: ClassVar[list[models.Index]] = [models.Index(Lower("email"), name="user_email_ci")]
 
     @property
     def display_name(self) -> str:

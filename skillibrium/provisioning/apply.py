@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role
-from skillibrium.directory.models import Person
+from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
 
@@ -53,20 +53,15 @@ def _considered(organization: Organization, run: "SyncRun | None", today: dt.dat
     people = people.exclude(source_category__in=list(unhealthy.values_list("category", flat=True)))
     if run is None:
         return people
-    touched = Q(identities__seen_in_run=run.pk)
+    # EXISTS rather than joins: no duplicate rows, so no DISTINCT over the whole organization per chunk.
+    touched = Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk))
     due = Q(user__is_active=True, termination_date__lte=today)
-    held = Q(held_changes__status=HoldStatus.PENDING)
-    return people.filter(touched | due | held).distinct()
+    held = Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING))
+    return people.filter(touched | due | held)
 
 
 def _chunks(people: QuerySet[Person]) -> Iterator[list[Candidate]]:
-    last = 0
-    while True:
-        chunk = list(people.filter(pk__gt=last).select_related("user__membership").order_by("pk")[:CHUNK])
-        if not chunk:
-            return
-        last = chunk[-1].pk
-        yield writes.candidates(chunk)
+    return writes.candidate_chunks(people, CHUNK)
 
 
 def provision_organization(

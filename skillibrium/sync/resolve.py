@@ -1,13 +1,19 @@
 """After the pages: turn Merge ids of managers, teams, groups and locations into the directory's values."""
 
+from typing import Any
+
 from django.db.models import Q
 
+from skillibrium.core.bulk import update_rows
 from skillibrium.directory.models import DirectoryGroup, GroupKind, Person, SourceIdentity
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeClient
 
 LOOKUPS = {GroupKind.TEAM: "teams", GroupKind.GROUP: "groups", GroupKind.LOCATION: "locations"}
-CHUNK = 2000
+CHUNK = 5000
+RESOLVED = ["team", "department", "location", "manager"]
+
+type Groups = dict[tuple[str, str], tuple[str, str]]
 
 
 def refresh_groups(client: MergeClient, integration: Integration) -> None:
@@ -33,54 +39,72 @@ def refresh_groups(client: MergeClient, integration: Integration) -> None:
         )
 
 
-def _names(integration: Integration) -> dict[tuple[str, str], DirectoryGroup]:
-    return {(g.kind, g.merge_id): g for g in DirectoryGroup.objects.filter(integration=integration)}
+def _names(integration: Integration) -> Groups:
+    """(kind, merge id) -> (name, group type) for every team, group and location of the linked account."""
+    rows = DirectoryGroup.objects.filter(integration=integration).values_list(
+        "kind", "merge_id", "name", "group_type"
+    )
+    return {(kind, merge_id): (name, group_type) for kind, merge_id, name, group_type in rows}
 
 
-def _department(groups: dict[tuple[str, str], DirectoryGroup], merge_ids: list[str]) -> str:
+def _department(groups: Groups, merge_ids: list[str]) -> str:
     found = [groups[(GroupKind.GROUP, m)] for m in merge_ids if (GroupKind.GROUP, m) in groups]
-    departments = [g.name for g in found if g.group_type == "DEPARTMENT"]
-    return (departments or [g.name for g in found] or [""])[0]
+    departments = [name for name, group_type in found if group_type == "DEPARTMENT"]
+    return (departments or [name for name, _ in found] or [""])[0]
+
+
+def _name(groups: Groups, kind: GroupKind, merge_id: str) -> str:
+    found = groups.get((kind, merge_id))
+    return found[0] if found else ""
+
+
+COLUMNS = (
+    "pk",
+    "person_id",
+    "team_merge_id",
+    "group_merge_ids",
+    "location_merge_id",
+    "manager_merge_id",
+    "person__source_category",
+    "person__team",
+    "person__department",
+    "person__location",
+    "person__manager_id",
+)
 
 
 def resolve_references(integration: Integration, *, run_id: int) -> int:
     """Resolve the identities this run touched, and any whose manager was unknown until now."""
+    if integration.category != "hris":
+        return 0
     groups = _names(integration)
     identities = SourceIdentity.objects.filter(integration=integration).filter(
         Q(seen_in_run=run_id) | (Q(person__manager__isnull=True) & ~Q(manager_merge_id=""))
     )
-    if integration.category != "hris":
-        return 0
     changed_total, last_pk = 0, 0
     while True:
-        chunk = list(identities.filter(pk__gt=last_pk).select_related("person").order_by("pk")[:CHUNK])
+        chunk = list(identities.filter(pk__gt=last_pk).order_by("pk").values_list(*COLUMNS)[:CHUNK])
         if not chunk:
             return changed_total
-        last_pk = chunk[-1].pk
-        managers = dict(
-            SourceIdentity.objects.filter(
-                integration=integration,
-                merge_id__in={i.manager_merge_id for i in chunk if i.manager_merge_id},
-            ).values_list("merge_id", "person_id")
+        last_pk = chunk[-1][0]
+        changed_total += _resolve_chunk(integration, groups, chunk)
+
+
+def _resolve_chunk(integration: Integration, groups: Groups, chunk: list[tuple[Any, ...]]) -> int:
+    managers = dict(
+        SourceIdentity.objects.filter(
+            integration=integration, merge_id__in={row[5] for row in chunk if row[5]}
+        ).values_list("merge_id", "person_id")
+    )
+    changed: dict[int, tuple[Any, ...]] = {}
+    for _, person_id, team, group_ids, location, manager, category, *current in chunk:
+        values = (
+            _name(groups, GroupKind.TEAM, team),
+            _department(groups, group_ids),
+            _name(groups, GroupKind.LOCATION, location),
+            managers.get(manager),
         )
-        changed: list[Person] = []
-        for identity in chunk:
-            person = identity.person
-            values = {
-                "team": groups[(GroupKind.TEAM, identity.team_merge_id)].name
-                if (GroupKind.TEAM, identity.team_merge_id) in groups
-                else "",
-                "department": _department(groups, identity.group_merge_ids),
-                "location": groups[(GroupKind.LOCATION, identity.location_merge_id)].name
-                if (GroupKind.LOCATION, identity.location_merge_id) in groups
-                else "",
-                "manager_id": managers.get(identity.manager_merge_id),
-            }
-            if person.source_category == integration.category and any(
-                getattr(person, k) != v for k, v in values.items()
-            ):
-                for name, value in values.items():
-                    setattr(person, name, value)
-                changed.append(person)
-        Person.objects.bulk_update(changed, ["team", "department", "location", "manager"])
-        changed_total += len(changed)
+        if category == integration.category and values != tuple(current):
+            # A person known by two of the account's records takes the first one's values.
+            changed.setdefault(person_id, (person_id, *values))
+    return update_rows(Person, RESOLVED, changed.values())

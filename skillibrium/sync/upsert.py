@@ -1,10 +1,13 @@
 """Write one page of mapped records into the directory: only what changed, in a handful of queries."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 
+from skillibrium.core.bulk import insert_rows, update_rows
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
@@ -30,84 +33,124 @@ class PageResult:
     unchanged: int = 0
 
 
-def _identity_values(row: Mapped, run_id: int) -> dict[str, object]:
-    return {
-        "remote_id": row.remote_id,
-        "modified_at": row.modified_at,
-        "digest": row.digest,
-        "manager_merge_id": row.manager,
-        "team_merge_id": row.team,
-        "group_merge_ids": list(row.groups),
-        "location_merge_id": row.location,
-        "seen_in_run": run_id,
-    }
+@dataclass(frozen=True, slots=True)
+class _Known:
+    identity_id: int
+    digest: str
+    person_id: int
+    source_category: str
+
+
+def _identity_values(row: Mapped, digest: str, run_id: int) -> tuple[Any, ...]:
+    """The identity's columns, in the order of IDENTITY_FIELDS."""
+    return (
+        row.remote_id,
+        row.modified_at,
+        digest,
+        row.manager,
+        row.team,
+        list(row.groups),
+        row.location,
+        run_id,
+    )
+
+
+def _person_values(row: Mapped) -> tuple[Any, ...]:
+    return tuple(row.person[name] for name in PERSON_FIELDS)
+
+
+def _rekey(integration: Integration, rows: list[Mapped]) -> None:
+    """After a relink to another linked account, the same provider records come with new Merge ids: move
+    each identity to its new id (matched by remote id), so people keep their records and nobody doubles."""
+    by_remote = {r.remote_id: r.merge_id for r in rows if r.remote_id}
+    stale = (
+        SourceIdentity.objects.filter(integration=integration, remote_id__in=list(by_remote))
+        .exclude(merge_id__in=list(by_remote.values()))
+        .values_list("pk", "remote_id")
+    )
+    # An empty digest makes the page treat the record as changed, so every field is rewritten.
+    update_rows(SourceIdentity, ["merge_id", "digest"], [(pk, by_remote[rid], "") for pk, rid in stale])
 
 
 def upsert_page(integration: Integration, rows: list[Mapped], *, run_id: int) -> PageResult:
-    result = PageResult()
+    if integration.rekey_from_account:
+        _rekey(integration, rows)
+    digests = {r.merge_id: r.digest for r in rows}
     known = {
-        i.merge_id: i
-        for i in SourceIdentity.objects.filter(
-            integration=integration, merge_id__in=[r.merge_id for r in rows]
-        ).select_related("person")
+        merge_id: _Known(pk, digest, person_id, category)
+        for merge_id, pk, digest, person_id, category in SourceIdentity.objects.filter(
+            integration=integration, merge_id__in=list(digests)
+        ).values_list("merge_id", "pk", "digest", "person_id", "person__source_category")
     }
     fresh = [r for r in rows if r.merge_id not in known]
-    changed = [r for r in rows if r.merge_id in known and known[r.merge_id].digest != r.digest]
-    result.unchanged = len(rows) - len(fresh) - len(changed)
+    changed = [r for r in rows if r.merge_id in known and known[r.merge_id].digest != digests[r.merge_id]]
+    result = PageResult(updated=len(changed), unchanged=len(rows) - len(fresh) - len(changed))
     authoritative = integration.category == Category.HRIS
-    people, identities = [], []
-    for row in changed:
-        identity = known[row.merge_id]
-        for name, value in _identity_values(row, run_id).items():
-            setattr(identity, name, value)
-        identities.append(identity)
-        if authoritative or identity.person.source_category == integration.category:
-            for name in PERSON_FIELDS:
-                setattr(identity.person, name, row.person[name])
-            people.append(identity.person)
-    result.updated = len(changed)
+    now = timezone.now()
+    people = [
+        (known[r.merge_id].person_id, *_person_values(r), now)
+        for r in changed
+        if authoritative or known[r.merge_id].source_category == integration.category
+    ]
+    identities = [
+        (known[r.merge_id].identity_id, *_identity_values(r, digests[r.merge_id], run_id)) for r in changed
+    ]
     with transaction.atomic():
-        Person.objects.bulk_update(people, [*PERSON_FIELDS, "updated_at"])
-        SourceIdentity.objects.bulk_update(identities, IDENTITY_FIELDS)
-        result.created = _attach_fresh(integration, fresh, run_id=run_id)
+        update_rows(Person, [*PERSON_FIELDS, "updated_at"], people)
+        update_rows(SourceIdentity, IDENTITY_FIELDS, identities)
+        result.created = _attach_fresh(integration, fresh, digests, run_id=run_id)
     return result
 
 
-def _attach_fresh(integration: Integration, rows: list[Mapped], *, run_id: int) -> int:
+def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, tuple[int, str]]:
+    """People of the organization by (lower-cased) work email: person id and source category."""
+    emails = {r.person["work_email"] for r in rows if r.person["work_email"]}
+    if not emails:
+        return {}
+    found = (
+        Person.objects.filter(organization_id=integration.organization_id)
+        .annotate(email_key=Lower("work_email"))
+        .filter(email_key__in=emails)
+        .values_list("email_key", "pk", "source_category")
+    )
+    return {email: (pk, category) for email, pk, category in found}
+
+
+def _attach_fresh(
+    integration: Integration, rows: list[Mapped], digests: dict[str, str], *, run_id: int
+) -> int:
     """New records join the person of the same email (another source, or a former HRIS), or a new person."""
     if not rows:
         return 0
-    emails = {r.person["work_email"] for r in rows if r.person["work_email"]}
-    same_email = {
-        p.work_email.lower(): p
-        for p in Person.objects.filter(organization_id=integration.organization_id)
-        .annotate(email_key=Lower("work_email"))
-        .filter(email_key__in=emails)
-    }
+    same_email = _same_email(integration, rows)
     authoritative = integration.category == Category.HRIS
+    owners: list[int | None] = []
     new_people, taken_over = [], []
-    owners: list[Person] = []
+    now = timezone.now()
     for row in rows:
-        person = same_email.get(row.person["work_email"]) if row.person["work_email"] else None
-        if person is None:
-            person = Person(
-                organization_id=integration.organization_id,
-                source_category=integration.category,
-                **row.person,
+        match = same_email.get(row.person["work_email"]) if row.person["work_email"] else None
+        if match is None:
+            owners.append(None)
+            new_people.append((integration.organization_id, integration.category, *_person_values(row)))
+            continue
+        person_id, source_category = match
+        if authoritative and source_category != Category.HRIS:
+            taken_over.append((person_id, *_person_values(row), Category.HRIS, now))
+            same_email[row.person["work_email"]] = (person_id, Category.HRIS)
+        owners.append(person_id)
+    created = iter(insert_rows(Person, ["organization", "source_category", *PERSON_FIELDS], new_people))
+    update_rows(Person, [*PERSON_FIELDS, "source_category", "updated_at"], taken_over)
+    insert_rows(
+        SourceIdentity,
+        ["integration", "person", "merge_id", *IDENTITY_FIELDS],
+        (
+            (
+                integration.pk,
+                owner if owner is not None else next(created),
+                row.merge_id,
+                *_identity_values(row, digests[row.merge_id], run_id),
             )
-            new_people.append(person)
-        elif authoritative and person.source_category != Category.HRIS:
-            person.source_category = Category.HRIS
-            for name in PERSON_FIELDS:
-                setattr(person, name, row.person[name])
-            taken_over.append(person)
-        owners.append(person)
-    Person.objects.bulk_create(new_people)
-    Person.objects.bulk_update(taken_over, [*PERSON_FIELDS, "source_category", "updated_at"])
-    SourceIdentity.objects.bulk_create(
-        SourceIdentity(
-            integration=integration, person=person, merge_id=row.merge_id, **_identity_values(row, run_id)
-        )
-        for row, person in zip(rows, owners, strict=True)
+            for row, owner in zip(rows, owners, strict=True)
+        ),
     )
     return len(new_people)

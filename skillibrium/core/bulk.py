@@ -1,0 +1,119 @@
+"""Insert or update many rows in one statement from plain tuples, without building a model instance per row.
+
+A sync writes hundreds of thousands of rows; model instances, per-field preparation and Django's CASE-per-row
+bulk_update cost more than the database does. On PostgreSQL each column travels as one array and the server
+unnests it; elsewhere (the SQLite demo) the ORM's bulk_create / bulk_update do the same job.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import orjson
+from django.db import connection, models
+from django.utils import timezone
+
+type Row = Sequence[Any]
+
+
+def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field[Any, Any]]:
+    return [model._meta.get_field(name) for name in names]  # type: ignore[misc]
+
+
+def _quoted(name: str | None) -> str:
+    assert name is not None
+    return str(connection.ops.quote_name(name))
+
+
+def _array_type(field: models.Field[Any, Any]) -> str:
+    # Without the length (varchar, not varchar(150)): an explicit cast would silently truncate.
+    return str(field.db_type(connection)).split("(")[0]
+
+
+def _json_text(field: models.Field[Any, Any]) -> Callable[[Any], str | None]:
+    encoder = getattr(field, "encoder", None)
+    if encoder is not None:
+        import json
+
+        return lambda value: None if value is None else json.dumps(value, cls=encoder)
+    return lambda value: None if value is None else orjson.dumps(value).decode()
+
+
+def _columns(fields: Sequence[models.Field[Any, Any]], rows: Sequence[Row]) -> list[list[Any]]:
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in fields]
+    for index, field in enumerate(fields):
+        if isinstance(field, models.JSONField):
+            to_text = _json_text(field)
+            columns[index] = [to_text(value) for value in columns[index]]
+    return columns
+
+
+def _completed(
+    model: type[models.Model], names: Sequence[str], rows: Iterable[Row]
+) -> tuple[list[str], list[Row]]:
+    """Add the columns the caller left out, with their defaults (auto_now ones get now), as save() would."""
+    given = set(names)
+    now = timezone.now()
+    missing = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in given and f.attname not in given
+    ]
+    fillers: list[Callable[[], Any]] = []
+    for field in missing:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            fillers.append(lambda: now)
+        else:
+            fillers.append(field.get_default)
+    rows = [(*row, *(fill() for fill in fillers)) for row in rows] if missing else list(rows)
+    return [*names, *(f.name for f in missing)], rows
+
+
+def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Row]) -> list[int]:
+    """Insert rows (values in the order of `names`); returns their new primary keys, in the same order."""
+    names, full_rows = _completed(model, names, rows)
+    if not full_rows:
+        return []
+    fields = _fields(model, names)
+    if connection.vendor != "postgresql":
+        objects = model._default_manager.bulk_create(
+            model(**{f.attname: value for f, value in zip(fields, row, strict=True)}) for row in full_rows
+        )
+        return [int(o.pk) for o in objects]
+    table = _quoted(model._meta.db_table)
+    columns = ", ".join(_quoted(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in fields)
+    pk = _quoted(model._meta.pk.column if model._meta.pk else None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {pk}",  # noqa: S608
+            _columns(fields, full_rows),
+        )
+        return [int(r[0]) for r in cursor.fetchall()]
+
+
+def update_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Row]) -> int:
+    """Set `names` on each row's primary key: every row is (pk, *values). Like bulk_update, it leaves
+    auto_now fields alone unless they are named. Returns the number of rows updated."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    fields = _fields(model, names)
+    if connection.vendor != "postgresql":
+        objects = [
+            model(pk=row[0], **{f.attname: value for f, value in zip(fields, row[1:], strict=True)})
+            for row in rows
+        ]
+        return model._default_manager.bulk_update(objects, list(names), batch_size=500)
+    pk_field = model._meta.pk
+    assert pk_field is not None
+    table = _quoted(model._meta.db_table)
+    pk = _quoted(pk_field.column)
+    aliases = ", ".join(["id", *(f"c{i}" for i in range(len(fields)))])
+    arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in [pk_field, *fields])
+    sets = ", ".join(f"{_quoted(f.column)} = v.c{i}" for i, f in enumerate(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({aliases}) WHERE {table}.{pk} = v.id",  # noqa: S608
+            _columns([pk_field, *fields], rows),
+        )
+        return int(cursor.rowcount)
