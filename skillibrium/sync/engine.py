@@ -5,7 +5,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from skillibrium.integrations import health
@@ -26,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 type Progress = Callable[[SyncRun], None]
 
-LEASE_SECONDS = 600
 MAX_RECORD_ERRORS = 100
 SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
     Category.HRIS: ("employees", "hris.Employee", {"expand": "employments"}, mapping.employee),
@@ -46,8 +47,9 @@ def sync_integration(
         return run.finish(
             RunStatus.PAUSED, error=f"Not synced: the integration is {integration.status_label}."
         )
-    if not integration.take_sync_lease(LEASE_SECONDS, trigger=trigger):
+    if not integration.take_sync_lease(settings.SYNC_LEASE_SECONDS, trigger=trigger):
         return None
+    _close_interrupted_runs(integration)
     try:
         run = _run(integration, trigger, progress)
     finally:
@@ -57,6 +59,19 @@ def sync_integration(
 
         sync_linked_account.enqueue(integration.pk, asked_again)
     return run
+
+
+def _close_interrupted_runs(integration: Integration) -> None:
+    """Holding the lease, any run still 'running' belongs to a worker that died. Its writes were idempotent
+    upserts and its watermark never moved, so this run redoes it; provisioning then considers everyone."""
+    interrupted = SyncRun.objects.filter(integration=integration, status=RunStatus.RUNNING)
+    if interrupted.update(
+        status=RunStatus.FAILED,
+        finished_at=timezone.now(),
+        error="Interrupted: the worker stopped before finishing; the next run redid its work.",
+    ):
+        integration.provisioning_pending = True
+        integration.save(update_fields=["provisioning_pending"])
 
 
 def _run(integration: Integration, trigger: Trigger, progress: Progress | None = None) -> SyncRun:
@@ -84,6 +99,9 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
         integration.save(update_fields=["sync_watermark"])
         run.warnings.append(f"Provisioning waits: {reported[0].label}.")
         return run.finish(RunStatus.SUCCEEDED)
+    if integration.rekey_from_account:
+        integration.rekey_from_account = ""
+        integration.save(update_fields=["rekey_from_account"])
     full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling))
     _provision(integration, run, full_pass=full_pass)
     return run.finish(RunStatus.SUCCEEDED)
@@ -172,7 +190,7 @@ def _fetch(
         run.updated += result.updated
         run.unchanged += result.unchanged
         if extend_lease:
-            integration.extend_sync_lease(LEASE_SECONDS)
+            integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
         if progress:
             progress(run)
     if integration.category == Category.HRIS and integration.sync_watermark:

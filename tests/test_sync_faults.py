@@ -1,0 +1,244 @@
+"""Faults with the sandbox: each ends with the directory equal to the source, no duplicate users, and no
+wrongful deactivation. These commit to the database, because real worker processes take part."""
+
+import base64
+import hashlib
+import hmac
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import orjson
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from pytest_django.fixtures import Settings
+
+from skillibrium.accounts.models import User
+from skillibrium.directory.models import Person, SourceIdentity
+from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations.models import Integration, WebhookDelivery
+from skillibrium.sync.engine import sync_integration
+from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+
+from .conftest import ROOT
+from .factories import make_org
+from .sandboxed import Sandbox, link
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def sandbox(merge: str) -> Sandbox:
+    sandbox = Sandbox(merge)
+    yield sandbox
+    sandbox.control("DELETE", "faults")
+    sandbox.control("DELETE", "outage")
+
+
+def run(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
+    result = sync_integration(integration_id=integration.pk, trigger=trigger)
+    assert result is not None
+    integration.refresh_from_db()
+    return result
+
+
+def assert_matches_source(sandbox: Sandbox, integration: Integration, tenant_id: str) -> None:
+    people = sandbox.control("GET", f"tenants/{tenant_id}/people?limit=1000")["results"]
+    identities = SourceIdentity.objects.filter(integration=integration)
+    assert identities.count() == len(people)
+    assert set(identities.values_list("remote_id", flat=True)) == {p["remote_id"] for p in people}
+    assert Person.objects.for_org(integration.organization).count() == len(people)
+    active_sources = {p["work_email"] for p in people if p["status"] == "ACTIVE" and not p["deleted"]}
+    active_users = set(
+        User.objects.filter(
+            membership__organization=integration.organization, is_active=True, person__isnull=False
+        ).values_list("email", flat=True)
+    )
+    assert active_users == active_sources
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    db = django_settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return (
+        os.environ
+        | {
+            "DATABASE_URL": url,
+            "SKILLIBRIUM_DEBUG": "1",
+            "MERGE_API_URL": django_settings.MERGE_API_URL,
+            "MERGE_RATE_LIMIT_PER_MINUTE": "0",
+        }
+        | extra
+    )
+
+
+def test_worker_killed_mid_sync_is_redone_with_the_same_result(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=450, seed=11)
+    integration, _ = link(sandbox, make_org(), tenant)
+    sandbox.control("PUT", "faults", latency_ms=300)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "sync_account", str(integration.pk)],
+        cwd=ROOT,
+        env=subprocess_env(SKILLIBRIUM_SYNC_LEASE_SECONDS="2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not SyncRun.objects.filter(
+        integration=integration, pages__gte=0, status=RunStatus.RUNNING
+    ).exists():
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.1)
+    while not Person.objects.for_org(integration.organization).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    sandbox.control("DELETE", "faults")
+    assert Person.objects.for_org(integration.organization).count() < 450  # it really died mid-way
+    time.sleep(2.5)  # the dead worker's lease expires
+
+    redo = run(integration)
+
+    assert redo.status == RunStatus.SUCCEEDED
+    interrupted = SyncRun.objects.filter(integration=integration).exclude(pk=redo.pk).get()
+    assert interrupted.status == RunStatus.FAILED and "Interrupted" in interrupted.error
+    assert_matches_source(sandbox, integration, tenant["id"])
+
+
+def test_merge_outage_mid_run_changes_nothing_then_recovers(sandbox: Sandbox, settings: Settings) -> None:
+    settings.MERGE_RETRY_ATTEMPTS = 1
+    tenant = sandbox.tenant(size=350, seed=12)
+    integration, _ = link(sandbox, make_org(), tenant)
+    run(integration, Trigger.SETUP)
+    for person in Person.objects.for_org(integration.organization).filter(user__isnull=False)[:3]:
+        sandbox.control(
+            "POST", f"tenants/{tenant['id']}/people/{person.identities.get().remote_id}/terminate"
+        )
+    sandbox.merge_sync()
+    watermark = integration.sync_watermark
+    Integration.objects.filter(pk=integration.pk).update(sync_watermark=None)  # a full re-read: several pages
+    integration.refresh_from_db()
+    sandbox.control("PUT", "faults", latency_ms=250)
+    threading.Timer(0.9, lambda: sandbox.control("POST", "outage", mode="503")).start()
+
+    failed = run(integration)
+
+    assert failed.status == RunStatus.FAILED and failed.deactivated == 0
+    assert (integration.health, integration.cause) == (Health.DEGRADED, Cause.MERGE_OUTAGE)
+    assert (
+        User.objects.filter(membership__organization=integration.organization, is_active=False).count() == 0
+    )
+    assert integration.sync_watermark is None and watermark is not None
+    sandbox.control("DELETE", "outage")
+    sandbox.control("DELETE", "faults")
+    recovered = run(integration)
+    assert recovered.status == RunStatus.SUCCEEDED and recovered.deactivated == 3
+    assert_matches_source(sandbox, integration, tenant["id"])
+
+
+def test_429s_are_waited_out_as_merge_asks(sandbox: Sandbox, settings: Settings) -> None:
+    settings.MERGE_RATE_LIMIT_PER_MINUTE = 0  # our own pacing off: let Merge's limit bite
+    tenant = sandbox.tenant(size=120, seed=13)
+    integration, _ = link(sandbox, make_org(), tenant)
+    sandbox.control("PUT", f"linked-accounts/{integration.merge_account_id}/rate-limit", per_minute=4)
+
+    result = run(integration, Trigger.SETUP)
+
+    assert result.status == RunStatus.SUCCEEDED, result.error
+    assert result.rate_limited >= 1
+    assert_matches_source(sandbox, integration, tenant["id"])
+
+
+@pytest.mark.parametrize("fault", ["truncate", "malformed", "html"])
+def test_broken_pages_are_retried(sandbox: Sandbox, fault: str) -> None:
+    tenant = sandbox.tenant(size=250, seed=14)
+    integration, _ = link(sandbox, make_org(), tenant)
+    sandbox.control("PUT", "faults", page_fault=fault, page_fault_remaining=2)
+
+    result = run(integration, Trigger.SETUP)
+
+    assert result.status == RunStatus.SUCCEEDED, result.error
+    assert result.requests > result.pages + 2
+    assert_matches_source(sandbox, integration, tenant["id"])
+
+
+def test_schema_drift_deactivates_no_one(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=30, seed=15)
+    integration, _ = link(sandbox, make_org(), tenant)
+    run(integration, Trigger.SETUP)
+    sandbox.control("PUT", "faults", drift_extra_fields=True, drift_unknown_enums=True)
+    Integration.objects.filter(pk=integration.pk).update(sync_watermark=None)
+
+    result = run(integration)
+
+    assert result.status == RunStatus.SUCCEEDED and result.deactivated == 0
+    assert not User.objects.filter(
+        membership__organization=integration.organization, is_active=False
+    ).exists()
+
+
+def signed(body: dict[str, object]) -> tuple[bytes, str]:
+    raw = orjson.dumps(body)
+    digest = hmac.new(django_settings.MERGE_WEBHOOK_KEY.encode(), raw, hashlib.sha256).digest()
+    return raw, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def test_duplicate_and_out_of_order_webhooks_are_processed_once_and_converge(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=20, seed=16)
+    integration, _ = link(sandbox, make_org(), tenant)
+    run(integration, Trigger.SETUP)
+    account = {"id": integration.merge_account_id}
+    later = signed({"hook": {"event": "Employee.changed"}, "linked_account": account, "data": {"id": "b"}})
+    earlier = signed({"hook": {"event": "Employee.added"}, "linked_account": account, "data": {"id": "a"}})
+    client = Client()
+
+    answers = [
+        client.post(
+            "/webhooks/merge/", raw, content_type="application/json", HTTP_X_MERGE_WEBHOOK_SIGNATURE=sig
+        )
+        for raw, sig in (later, later, earlier, earlier)
+    ]
+    forged = client.post(
+        "/webhooks/merge/", later[0], content_type="application/json", HTTP_X_MERGE_WEBHOOK_SIGNATURE="not-it"
+    )
+
+    assert [a.json()["detail"] for a in answers] == [
+        "Accepted.",
+        "Already processed.",
+        "Accepted.",
+        "Already processed.",
+    ]
+    assert forged.status_code == 401
+    assert WebhookDelivery.objects.filter(account_id=integration.merge_account_id).count() == 2
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Hedy", last_name="Lamarr")
+    sandbox.merge_sync()
+    run(integration, Trigger.WEBHOOK)
+    assert_matches_source(sandbox, integration, tenant["id"])
+
+
+def test_two_workers_on_one_account_run_one_sync(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=300, seed=17)
+    integration, _ = link(sandbox, make_org(), tenant)
+    sandbox.control("PUT", "faults", latency_ms=200)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "sync_account", str(integration.pk)],
+            cwd=ROOT,
+            env=subprocess_env() | {"COLUMNS": "400"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=120)[0] for w in workers]
+
+    assert sum("another sync is running" in out for out in outputs) == 1, outputs
+    assert SyncRun.objects.filter(integration=integration).count() == 1
+    sandbox.control("DELETE", "faults")
+    assert_matches_source(sandbox, integration, tenant["id"])
