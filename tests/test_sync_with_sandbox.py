@@ -100,3 +100,35 @@ def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
 
 def leaver_remote_id(person: Person) -> str:
     return person.identities.get().remote_id
+
+
+def test_relink_to_another_linked_account_keeps_everyone(sandbox: Sandbox) -> None:
+    """Merge may hand back a new linked account for the same provider tenant (for example after the old one
+    was deleted): its records carry new Merge ids. People keep their records and users; nobody doubles."""
+    tenant = sandbox.tenant(size=25, seed=11)
+    org = make_org()
+    integration, admin = link(sandbox, org, tenant)
+    sync(integration)
+    before = dict(Person.objects.for_org(org).values_list("pk", "user_id"))
+    old_ids = set(integration.identities.values_list("merge_id", flat=True))
+    leaver = Person.objects.for_org(org).filter(user__isnull=False).exclude(user=admin).first()
+    assert leaver is not None
+    sandbox.control("POST", f"tenants/{tenant['id']}/people/{leaver_remote_id(leaver)}/terminate")
+
+    org.merge_origin_id = f"{org.merge_origin_id}-again"  # Merge sees another end user: a new account
+    token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
+    public = sandbox.complete_link(token, tenant)
+    membership = admin.membership
+    outcome = services.complete_relink(integration=integration, public_token=public, membership=membership)
+    sandbox.merge_sync()
+    run = sync(integration, Trigger.RELINK)
+
+    assert not outcome.same_account and run.status == RunStatus.SUCCEEDED, run.error
+    assert integration.rekey_from_account == "" and run.created == 0
+    assert dict(Person.objects.for_org(org).exclude(pk=leaver.pk).values_list("pk", "user_id")) == {
+        pk: user for pk, user in before.items() if pk != leaver.pk
+    }
+    new_ids = set(integration.identities.values_list("merge_id", flat=True))
+    assert len(new_ids) == 25 and not new_ids & old_ids
+    assert User.objects.get(pk=leaver.user_id).is_active is False
+    assert Person.objects.for_org(org).count() == len(before)

@@ -3,7 +3,8 @@
 from typing import Self
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from skillibrium.accounts.models import Organization
 
@@ -66,6 +67,8 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["organization", "last_name", "first_name"]),
             models.Index(fields=["organization", "work_email"]),
+            # A new record joins the person with its email, whatever the case: found by index, page by page.
+            models.Index(F("organization"), Lower("work_email"), name="person_org_email_ci"),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +101,8 @@ class SourceIdentity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["integration", "merge_id"], name="one_identity_per_source_record")
         ]
+        # Found by the provider's id when a relink brings the same records under new Merge ids.
+        indexes = [models.Index(fields=["integration", "remote_id"], name="identity_remote_id")]
 
     def __str__(self) -> str:
         return f"{self.merge_id} in integration {self.integration_id}"

@@ -35,6 +35,9 @@ class Integration(models.Model):
     provider_logo_url = models.URLField(blank=True)
     merge_account_id = models.CharField(max_length=64)
     account_token = EncryptedTextField()
+    # Set when a relink came back with another linked account (new Merge ids for the same provider records):
+    # the next sync reads everything and moves each source identity to its new id by the provider's remote id.
+    rekey_from_account = models.CharField(max_length=64, blank=True)
 
     health = models.CharField(max_length=16, choices=Health.choices, default=Health.HEALTHY)
     cause = models.CharField(max_length=32, choices=Cause.choices, default=Cause.NONE, blank=True)

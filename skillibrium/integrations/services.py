@@ -45,6 +45,9 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
         integration.linked_at = timezone.now()
         integration.linked_by = membership.user
         integration.next_sync_at = timezone.now()
+        if not same_account:
+            integration.rekey_from_account = previous_account
+            integration.sync_watermark = None
         integration.save()
         # Merge's LinkedAccount.linked webhook may have come first and started the catch-up already.
         catching_up = integration.health == Health.SYNCING
