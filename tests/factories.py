@@ -1,5 +1,6 @@
 """Plain typed factory functions for the product's models."""
 
+import functools
 import itertools
 
 from skillibrium.accounts.models import Membership, Organization, Role, SSOConfiguration, SSODomain, User
@@ -36,6 +37,12 @@ def make_integration(
     )
 
 
+@functools.cache
+def _test_keys() -> tuple[str, str]:
+    """One RSA key pair for every test configuration: generating one costs a tenth of a second."""
+    return new_service_provider_keys(common_name="test")
+
+
 def make_sso(
     organization: Organization,
     *,
@@ -45,12 +52,12 @@ def make_sso(
     break_glass: User | None = None,
 ) -> SSOConfiguration:
     """A usable SSO configuration; SAML with a generated identity-provider certificate, or OIDC."""
-    key, certificate = new_service_provider_keys(common_name="test")
+    key, certificate = _test_keys()
     configuration = SSOConfiguration.objects.create(
         organization=organization,
         protocol=protocol,
         is_enabled=True,
-        oidc_issuer="https://idp.example/",
+        oidc_issuer="http://127.0.0.1:9",  # nothing listens there: refused at once, never a DNS wait
         oidc_client_id=f"client-{organization.pk}",
         oidc_client_secret="oidc-client-secret-value",
         saml_idp_entity_id=f"https://idp.example/{organization.pk}",

@@ -1,3 +1,4 @@
+import requests
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django import forms
@@ -15,6 +16,7 @@ from skillibrium.core.models import record
 
 from . import sso
 from .forms import SignInPolicyForm, SSOConfigurationForm
+from .oidc.views import UNREACHABLE
 
 
 @member_view
@@ -120,7 +122,11 @@ def sso_start(request: HttpRequest) -> HttpResponse:
                 a for a in sso.social_apps(provider=configuration.provider_id) if a.provider == provider_name
             )
             provider = app.get_provider(request)
-            redirect_to_idp = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url or None)
+            try:
+                redirect_to_idp = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url or None)
+            except requests.RequestException:
+                form.add_error("email", UNREACHABLE)
+                return render(request, "account/sso_start.html", {"form": form, "next": next_url}, status=502)
             # Our CSP's form-action 'self' also stops a form's redirect to another origin; a page that
             # moves on by itself keeps that protection everywhere else.
             context = {"url": redirect_to_idp["Location"], "name": configuration.label}
