@@ -32,7 +32,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	DATABASE_URL=$(TEST_DATABASE_URL) SKILLIBRIUM_DEBUG=1 $(PY) -m bench
+	DATABASE_URL=$(TEST_DATABASE_URL) SKILLIBRIUM_DEBUG=1 $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,141 @@
+"""The measured steps, each run in its own process by bench.child: `python -m bench.worker STEP ...`.
+
+Each prints one JSON line. Times cover the work alone, not interpreter or Django start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillibrium.settings")
+    import django
+
+    django.setup()
+
+
+def link(args: argparse.Namespace) -> dict[str, Any]:
+    """An organization that links the tenant through Merge Link's token exchange, as a customer does."""
+    _django()
+    from skillibrium.accounts.models import Membership, Organization, Role, User
+    from skillibrium.integrations import services
+    from skillibrium.integrations.choices import Category
+    from skillibrium.provisioning.models import ProvisioningPolicy
+
+    tenant: dict[str, Any] = json.loads(args.tenant)
+    organization = Organization.objects.create(name=tenant["name"])
+    ProvisioningPolicy.objects.create(organization=organization, send_invitations=False)
+    admin = User.objects.create_user(f"admin@{organization.merge_origin_id}.bench.example")
+    membership = Membership.objects.create(user=admin, organization=organization, role=Role.ADMIN)
+    link_token = services.start_link(
+        organization=organization, category=Category.HRIS, email=admin.email, integration="workday"
+    )
+    credentials = {
+        "tenant": tenant["subdomain"],
+        "username": tenant["username"],
+        "password": tenant["password"],
+    }
+    public = httpx.post(f"{args.sandbox}/_sandbox/link/{link_token}/complete", json=credentials, timeout=60)
+    integration = services.connect(
+        organization=organization,
+        category=Category.HRIS,
+        public_token=public.raise_for_status().json()["public_token"],
+        membership=membership,
+    )
+    return {
+        "integration_id": integration.pk,
+        "account_id": integration.merge_account_id,
+        "account_token": integration.account_token,
+    }
+
+
+def _timed[T](phases: dict[str, float], name: str, call: Callable[..., T]) -> Callable[..., T]:
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - started, 2)
+
+    return wrapper
+
+
+def sync(args: argparse.Namespace) -> dict[str, Any]:
+    """One run of Skillibrium's engine, with the time spent in each of its phases."""
+    _django()
+    from skillibrium.sync import engine
+    from skillibrium.sync.models import Trigger
+
+    phases: dict[str, float] = {}
+    for name in ("refresh_groups", "resolve_references", "provision_organization"):
+        setattr(engine, name, _timed(phases, name, getattr(engine, name)))
+    started = time.perf_counter()
+    run = engine.sync_integration(integration_id=args.integration, trigger=Trigger(args.trigger))
+    elapsed = time.perf_counter() - started
+    if run is None:
+        raise SystemExit("the sync did not run: another held the lease")
+    phases["pages_and_upserts"] = round(elapsed - sum(phases.values()), 2)
+    return {
+        "seconds": round(elapsed, 2),
+        "status": run.status,
+        "error": run.error,
+        "pages": run.pages,
+        "requests": run.requests,
+        "rate_limited": run.rate_limited,
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "skipped": run.skipped,
+        "provisioned": run.provisioned,
+        "phases": phases,
+    }
+
+
+def fetch(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.peers import fetch_every_page
+
+    return fetch_every_page(args.sandbox, args.token)
+
+
+def load_with_dlt(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.peers import dlt_load
+
+    return dlt_load(args.sandbox, args.token, args.database_url, Path(args.workdir))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker")
+    steps = parser.add_subparsers(dest="step", required=True)
+    step = steps.add_parser("link")
+    step.add_argument("--sandbox", required=True)
+    step.add_argument("--tenant", required=True, help="the tenant as the control API returned it (JSON)")
+    step.set_defaults(call=link)
+    step = steps.add_parser("sync")
+    step.add_argument("--integration", type=int, required=True)
+    step.add_argument("--trigger", default="setup")
+    step.set_defaults(call=sync)
+    step = steps.add_parser("fetch")
+    step.add_argument("--sandbox", required=True)
+    step.add_argument("--token", required=True)
+    step.set_defaults(call=fetch)
+    step = steps.add_parser("dlt")
+    step.add_argument("--sandbox", required=True)
+    step.add_argument("--token", required=True)
+    step.add_argument("--database-url", required=True)
+    step.add_argument("--workdir", required=True)
+    step.set_defaults(call=load_with_dlt)
+    args = parser.parse_args()
+    print(json.dumps(args.call(args)))
+
+
+if __name__ == "__main__":
+    main()
