@@ -188,7 +188,13 @@ CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_RE
 
 DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
 SUPPORT_EMAIL = env("SKILLIBRIUM_SUPPORT_EMAIL", "support@skillibrium.example")
-EMAIL_BACKEND_PATH = env("SKILLIBRIUM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Production sends real email unless told otherwise; elsewhere email is printed.
+EMAIL_BACKEND_PATH = env(
+    "SKILLIBRIUM_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if ENVIRONMENT == "production"
+    else "django.core.mail.backends.console.EmailBackend",
+)
 MAILER_OPTIONS: dict[str, object] = {}
 if "smtp" in EMAIL_BACKEND_PATH:
     MAILER_OPTIONS = {
