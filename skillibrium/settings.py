@@ -200,6 +200,10 @@ if "smtp" in EMAIL_BACKEND_PATH:
     MAILER_OPTIONS = {
         "host": env("SKILLIBRIUM_SMTP_HOST", "127.0.0.1"),
         "port": int(env("SKILLIBRIUM_SMTP_PORT", "25")),
+        "username": env("SKILLIBRIUM_SMTP_USER", ""),
+        "password": env("SKILLIBRIUM_SMTP_PASSWORD", ""),
+        "use_tls": env_bool("SKILLIBRIUM_SMTP_STARTTLS", False),
+        "timeout": 30,
     }
 elif "filebased" in EMAIL_BACKEND_PATH:
     MAILER_OPTIONS = {"file_path": env("SKILLIBRIUM_EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))}
