@@ -1,9 +1,7 @@
 """Secrets at rest: no table holds a Merge account token, an SSO secret, a SAML key or a TOTP secret in clear
 text, and rotating the encryption key re-encrypts them all while every integration keeps syncing."""
 
-from collections.abc import Iterator
 from io import StringIO
-from typing import Any
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -11,7 +9,6 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import Organization, SSOConfiguration
@@ -22,6 +19,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, Trigger
 
 from .factories import make_org, make_sso
+from .rawdb import raw, tables_holding
 from .sandboxed import Sandbox, link
 
 pytestmark = pytest.mark.django_db
@@ -30,32 +28,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sandbox(merge: str) -> Sandbox:
     return Sandbox(merge)
-
-
-def as_text(value: Any) -> str:
-    if isinstance(value, memoryview | bytes):
-        return bytes(value).decode(errors="replace")
-    return str(value)
-
-
-def every_cell() -> Iterator[tuple[str, str]]:
-    """(table, value) for every column of every row in the database, read with plain SQL."""
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            for row in cursor.fetchall():
-                yield from ((table, as_text(value)) for value in row)
-
-
-def tables_holding(secret: str) -> set[str]:
-    return {table for table, value in every_cell() if secret in value}
-
-
-def raw(model: type[Any], pk: int, column: str) -> Any:
-    table, quote = model._meta.db_table, connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {quote(column)} FROM {quote(table)} WHERE id = %s", [pk])
-        return cursor.fetchone()[0]
 
 
 def link_both(sandbox: Sandbox, organization: Organization) -> list[Integration]:

@@ -1,7 +1,7 @@
 """The one seam to Merge.dev: HTTP through httpx, every failure translated into merge_client.errors."""
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ type JSON = dict[str, Any]
 @dataclass(frozen=True)
 class LinkedAccountToken:
     account_id: str
-    account_token: str
+    # Out of the repr: error pages and reports list each frame's variables by their repr.
+    account_token: str = field(repr=False)
     provider_name: str
     provider_slug: str
     provider_logo_url: str
@@ -189,11 +190,26 @@ def _retry_after(response: httpx.Response) -> float:
         return 1.0
 
 
+CREDENTIAL_HEADERS = ("Authorization", "X-Account-Token")
+MASK = "********"
+
+
+def _without_credentials(text: str, request: httpx.Request) -> str:
+    """Merge, or a proxy on the way, may echo what it was sent; our errors end up in the database, in emails
+    and on pages, so the API key and account token are masked here, at the seam."""
+    for name in CREDENTIAL_HEADERS:
+        value = request.headers.get(name, "")
+        for secret in (value, value.removeprefix("Bearer ")):
+            if len(secret) >= 8:
+                text = text.replace(secret, MASK)
+    return text
+
+
 def _raise_for_status(response: httpx.Response) -> None:
     status = response.status_code
     if status < 400:
         return
-    detail = _detail(response)
+    detail = _without_credentials(_detail(response), response.request)
     if status == 429:
         raise RateLimited(f"Merge rate limit reached: {detail}", _retry_after(response))
     if status >= 500 or status == 408:
