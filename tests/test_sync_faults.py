@@ -242,3 +242,29 @@ def test_two_workers_on_one_account_run_one_sync(sandbox: Sandbox) -> None:
     assert SyncRun.objects.filter(integration=integration).count() == 1
     sandbox.control("DELETE", "faults")
     assert_matches_source(sandbox, integration, tenant["id"])
+
+
+def test_a_late_linked_event_does_not_pass_for_a_relink(sandbox: Sandbox) -> None:
+    """Merge retries deliveries for hours: the first link's event may land after the connection broke."""
+    tenant = sandbox.tenant(size=10, seed=18)
+    integration, _ = link(sandbox, make_org(), tenant)
+    run(integration, Trigger.SETUP)
+    sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")
+    sandbox.merge_sync()
+    run(integration)
+    assert integration.health == Health.RELINK_NEEDED
+    raw, signature = signed(
+        {
+            "hook": {"event": "LinkedAccount.linked"},
+            "linked_account": {"id": integration.merge_account_id},
+            "data": {"id": integration.merge_account_id, "status": "COMPLETE"},
+        }
+    )
+
+    answer = Client().post(
+        "/webhooks/merge/", raw, content_type="application/json", HTTP_X_MERGE_WEBHOOK_SIGNATURE=signature
+    )
+
+    integration.refresh_from_db()
+    assert answer.status_code == 200 and integration.health == Health.RELINK_NEEDED
+    assert not SyncRun.objects.filter(integration=integration, trigger=Trigger.RELINK).exists()

@@ -77,9 +77,14 @@ def _recovered(client: MergeClient, broken: list[Integration], needing: set[str]
     for integration in broken:
         if integration.merge_account_id in needing or integration.health == Health.DISCONNECTED:
             continue
-        with MergeClient(category=integration.category, account_token=integration.account_token) as own:
-            if own.account_details().status == "COMPLETE":
-                integration.linked_at = timezone.now()
-                integration.save(update_fields=["linked_at"])
-                back.append(integration)
+        if is_complete_at_merge(integration):
+            integration.linked_at = timezone.now()
+            integration.save(update_fields=["linked_at"])
+            back.append(integration)
     return back
+
+
+def is_complete_at_merge(integration: Integration) -> bool:
+    """Merge's own word that the linked account works now (not a late or replayed webhook's)."""
+    with MergeClient(category=integration.category, account_token=integration.account_token) as own:
+        return own.account_details().status == "COMPLETE"

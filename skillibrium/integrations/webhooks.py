@@ -13,8 +13,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from skillibrium.merge_client import MergeError
+
 from .choices import Cause, Health
 from .models import Integration, WebhookDelivery
+from .monitor import is_complete_at_merge
 
 logger = logging.getLogger(__name__)
 
@@ -56,18 +59,28 @@ def receive(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"detail": "Accepted."})
 
 
+def _works_at_merge(integration: Integration) -> bool:
+    """Merge's own word that the account works now. Merge retries deliveries for hours, so the linked
+    event of the first link can arrive after the connection broke: the event alone proves nothing."""
+    try:
+        return is_complete_at_merge(integration)
+    except MergeError:
+        return False  # the next scheduled check looks again
+
+
 def handle_event(integration: Integration, event: str) -> None:
     from skillibrium.notifications.services import notify_health_change
     from skillibrium.sync.models import Trigger
     from skillibrium.sync.tasks import sync_linked_account
 
     if event == "LinkedAccount.linked" and Health(integration.health).needs_action:
-        # Relinked outside Skillibrium (a delegated magic link): catch up as after any relink.
-        from .delegation import complete_delegations
+        if _works_at_merge(integration):
+            # Relinked outside Skillibrium (a delegated magic link): catch up as after any relink.
+            from .delegation import complete_delegations
 
-        integration.set_health(Health.SYNCING)
-        complete_delegations(integration)
-        sync_linked_account.enqueue(integration.pk, Trigger.RELINK)
+            integration.set_health(Health.SYNCING)
+            complete_delegations(integration)
+            sync_linked_account.enqueue(integration.pk, Trigger.RELINK)
     elif event == "LinkedAccount.deleted":
         if integration.set_health(
             Health.DISCONNECTED, Cause.ACCOUNT_DELETED, "Merge deleted the linked account."
