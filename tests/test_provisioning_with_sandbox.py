@@ -1,16 +1,20 @@
 """Provisioning against a real sandbox: the safeguard and its review queue, dry run, filters, audit export."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from skillibrium.accounts.models import User
+from skillibrium.accounts.models import Organization, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
+from skillibrium.integrations import services
 from skillibrium.integrations.models import Integration
+from skillibrium.provisioning.apply import org_today
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from skillibrium.sync.engine import preview_sync, sync_integration
 from skillibrium.sync.models import SyncRun, Trigger
@@ -171,3 +175,50 @@ def test_cli_syncs_with_a_summary_dry_runs_and_lists_runs(sandbox: Sandbox) -> N
     assert Person.objects.filter(last_name="Turing").count() == 1
     call_command("sync_runs", str(integration.pk), stdout=out)
     assert "cli" in out.getvalue() and "succeeded" in out.getvalue()
+
+
+def test_review_after_reconnection_holds_the_outage_changes_for_an_admin(sandbox: Sandbox) -> None:
+    integration, admin, tenant, client = setup(sandbox)
+    ProvisioningPolicy.objects.update_or_create(
+        organization=integration.organization, defaults={"review_after_reconnection": True}
+    )
+    leaver = provisioned(integration)[1]
+    password = sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
+    sandbox.merge_sync()
+    sync(integration)
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ida", last_name="Rhodes")
+    sandbox.control("POST", f"tenants/{tenant['id']}/people/{leaver.identities.get().remote_id}/terminate")
+    token = services.start_link(organization=integration.organization, category="hris", email=admin.email)
+    public = sandbox.complete_link(token, tenant, password)
+    services.complete_relink(integration=integration, public_token=public, membership=admin.membership)
+    sandbox.merge_sync()
+
+    caught_up = sync(integration, Trigger.RELINK)
+
+    held = HeldChange.objects.filter(organization=integration.organization, status=HoldStatus.PENDING)
+    assert caught_up.held == 2 and {(h.kind, h.reason) for h in held} == {
+        (ChangeKind.CREATE, HoldReason.RECONNECTION_REVIEW),
+        (ChangeKind.DEACTIVATE, HoldReason.RECONNECTION_REVIEW),
+    }
+    assert User.objects.get(pk=leaver.user_id).is_active
+    assert not User.objects.filter(email__istartswith="ida.rhodes").exists()
+
+    client.post(reverse("provisioning:decide"), {"decision": "approve", "scope": "all"})
+
+    assert not User.objects.get(pk=leaver.user_id).is_active
+    assert User.objects.filter(last_name="Rhodes", is_active=True).count() == 1
+
+
+def test_today_is_the_organization_s_own_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A termination dated today applies once today has begun where the organization is."""
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 11, 30, 11, 0, tzinfo=dt.UTC))
+    ahead, behind, here = make_org(), make_org(), make_org()
+    Organization.objects.filter(pk=ahead.pk).update(time_zone="Pacific/Kiritimati")  # UTC+14
+    Organization.objects.filter(pk=behind.pk).update(time_zone="Pacific/Pago_Pago")  # UTC-11
+    for org in (ahead, behind):
+        org.refresh_from_db()
+    assert [org_today(o) for o in (ahead, behind, here)] == [
+        dt.date(2026, 12, 1),
+        dt.date(2026, 11, 30),
+        dt.date(2026, 11, 30),
+    ]
