@@ -77,6 +77,19 @@ def test_sign_in_cookies_are_http_only_and_end_with_the_browser() -> None:
     assert dt.timedelta(hours=8) <= lifetime < dt.timedelta(hours=8, minutes=1)
 
 
+def test_browsing_does_not_extend_the_session_and_it_then_ends() -> None:
+    user = make_user(make_org())
+    client = Client()
+    client.post(LOGIN, {"login": user.email, "password": PASSWORD})
+    sessions = Session.objects.filter(session_key=client.session.session_key)
+    expires = sessions.get().expire_date
+
+    pages = [client.get(reverse("directory:my_org")).status_code for _ in range(3)]
+    assert pages == [200, 200, 200] and sessions.get().expire_date == expires
+    sessions.update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    assert client.get(reverse("directory:my_org")).headers["Location"].startswith(LOGIN)
+
+
 def test_sign_in_without_the_csrf_token_is_refused() -> None:
     user = make_user(make_org())
     client = Client(enforce_csrf_checks=True)
