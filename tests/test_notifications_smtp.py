@@ -106,3 +106,24 @@ def test_degraded_sends_nothing(inbox: Inbox) -> None:
     integration.set_health(Health.DEGRADED, Cause.MERGE_OUTAGE)
     notify_health_change(integration)
     assert inbox.messages == []
+
+
+def test_a_mail_server_outage_loses_no_alert(inbox: Inbox, settings: Settings) -> None:
+    """The server refuses: the transition still happens, and the hourly job sends the email once it is back."""
+    working = settings.MAILERS
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
+        }
+    }
+    integration, _ = broken_integration()
+    notify_health_change(integration)  # refused: logged, nothing raised
+    send_due_reminders()  # still refused
+    assert inbox.messages == []
+
+    settings.MAILERS = working
+    send_due_reminders()
+    send_due_reminders()
+
+    assert inbox.subjects == ["[Sandbox] Action required: relink your Workday integration"]

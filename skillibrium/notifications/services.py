@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+import smtplib
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -58,7 +59,15 @@ def _send(integration: Integration, kind: str, title: str, template: str, **extr
         "explanation": explain(integration.cause),
         "edit_url": edit_url(integration),
     }
-    send_mail(subject(title), render_to_string(template, context | extra), None, recipients)
+    try:
+        send_mail(subject(title), render_to_string(template, context | extra), None, recipients)
+    except (smtplib.SMTPException, OSError) as error:
+        # The mail server is down or refused: nothing else stops, and the hourly reminder job tries again.
+        claim.delete()
+        logger.warning(
+            "could not email the admins of organization %s (%s): %s", integration.organization_id, kind, error
+        )
+        return False
     claim.recipients = len(recipients)
     claim.save(update_fields=["recipients"])
     logger.info(
@@ -67,17 +76,17 @@ def _send(integration: Integration, kind: str, title: str, template: str, **extr
     return True
 
 
+def _send_broken(integration: Integration) -> bool:
+    title = f"Action required: relink your {integration.provider_name} integration"
+    return _send(integration, "broken", title, "notifications/health_change.txt")
+
+
 def notify_health_change(integration: Integration) -> None:
     """Called on each transition; degraded states heal by themselves and send nothing."""
     health = Health(integration.health)
     name = integration.provider_name
     if health.needs_action:
-        _send(
-            integration,
-            "broken",
-            f"Action required: relink your {name} integration",
-            "notifications/health_change.txt",
-        )
+        _send_broken(integration)
     elif health == Health.HEALTHY:
         _send(
             integration,
@@ -92,6 +101,7 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     sent = 0
     for integration in Integration.objects.needing_action().filter(is_paused=False):
+        sent += _send_broken(integration)  # only if it could not be sent when the connection broke
         for days in REMINDER_DAYS:
             if now - integration.health_changed_at >= dt.timedelta(days=days):
                 title = f"Reminder: your {integration.provider_name} integration still needs relinking"
