@@ -34,12 +34,23 @@ class Stack:
     web: str
     sandbox: str
     env: dict[str, str]
+    mail: Path
 
-    def manage(self, *argv: str) -> str:
+    def subjects(self) -> list[str]:
+        """Subjects of every email sent so far, oldest first (one file per connection, one line each)."""
+        files = sorted(self.mail.glob("*.log"), key=lambda f: f.stat().st_mtime) if self.mail.exists() else []
+        return [
+            line.removeprefix("Subject: ")
+            for f in files
+            for line in f.read_text().splitlines()
+            if line.startswith("Subject: ")
+        ]
+
+    def manage(self, *argv: str, **env: str) -> str:
         done = subprocess.run(
             [sys.executable, "manage.py", *argv],
             cwd=ROOT,
-            env=self.env,
+            env=self.env | env,
             capture_output=True,
             text=True,
             timeout=300,
@@ -74,22 +85,28 @@ def _drop_database(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole product, as SKILLIBRIUM_ENVIRONMENT `request.param` (sandbox unless parametrized)."""
+    environment = getattr(request, "param", "sandbox")
     database = _fresh_database()
     web_port = free_port()
     web = f"http://127.0.0.1:{web_port}"
     sandbox, sandbox_process = start_sandbox(
         tmp_path_factory.mktemp("e2e") / "merge.sqlite3", MERGE_SANDBOX_WEBHOOK_URL=f"{web}/webhooks/merge/"
     )
+    mail = tmp_path_factory.mktemp("mail")
     env = os.environ | {
         "DATABASE_URL": database,
+        "SKILLIBRIUM_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "SKILLIBRIUM_EMAIL_FILE_PATH": str(mail),
         "SKILLIBRIUM_DEBUG": "1",
+        "SKILLIBRIUM_ENVIRONMENT": environment,
         "SKILLIBRIUM_SITE_URL": web,
         "MERGE_API_URL": f"{sandbox}/api",
         "MERGE_LINK_SCRIPT_URL": f"{sandbox}/link/initialize.js",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    stack = Stack(web=web, sandbox=sandbox, env=env)
+    stack = Stack(web=web, sandbox=sandbox, env=env, mail=mail)
     processes = [sandbox_process]
     try:
         stack.manage("migrate", "--no-input")
