@@ -117,3 +117,14 @@ def update_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
             _columns([pk_field, *fields], rows),
         )
         return int(cursor.rowcount)
+
+
+def refresh_statistics(*models_: type[models.Model]) -> None:
+    """Tell PostgreSQL's planner how big these tables have become. After a large first load its statistics
+    still describe empty tables (autovacuum catches up minutes later), and it would plan the next queries as
+    nested scans over rows it believes are not there."""
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(_quoted(m._meta.db_table) for m in models_)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")

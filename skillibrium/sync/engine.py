@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from skillibrium.core.bulk import refresh_statistics
+from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
 from skillibrium.integrations.choices import Category, Cause, Health
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 type Progress = Callable[[SyncRun], None]
 
 MAX_RECORD_ERRORS = 100
+# A run that wrote this many rows refreshes the planner's statistics before querying what it wrote.
+STATISTICS_AFTER_ROWS = 5000
 SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
     Category.HRIS: ("employees", "hris.Employee", {"expand": "employments"}, mapping.employee),
     Category.CRM: ("users", "crm.User", {}, mapping.crm_user),
@@ -83,6 +87,8 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
             newest = _fetch(client, integration, run, progress=progress)
+            if run.created + run.updated >= STATISTICS_AFTER_ROWS:
+                refresh_statistics(Person, SourceIdentity)
             if run.created or run.updated:
                 if integration.category == Category.HRIS:
                     refresh_groups(client, integration)
