@@ -109,7 +109,7 @@ def test_degraded_sends_nothing(inbox: Inbox) -> None:
 
 
 def test_a_mail_server_outage_loses_no_alert(inbox: Inbox, settings: Settings) -> None:
-    """The server refuses: the transition still happens, and the hourly job sends the email once it is back."""
+    """The server refuses: the transition still happens; the hourly job sends the email once it is back."""
     working = settings.MAILERS
     settings.MAILERS = {
         "default": {

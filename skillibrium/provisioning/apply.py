@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from skillibrium.accounts.models import Membership, Organization, Role
+from skillibrium.accounts.models import Membership, Organization, Role, User
+from skillibrium.core.bulk import refresh_statistics
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from skillibrium.sync.models import SyncRun
 
 CHUNK = 2000
+STATISTICS_AFTER_USERS = 2000
 
 
 @dataclass
@@ -89,6 +91,7 @@ def provision_organization(
         pk for pk in Integration.objects.for_org(organization).values_list("linked_by_id", flat=True) if pk
     }
     changes = Changes()
+    analyze_at = STATISTICS_AFTER_USERS
     for candidates in _chunks(people):
         plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
@@ -98,6 +101,10 @@ def provision_organization(
             continue
         with transaction.atomic():
             _apply(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
+        if changes.created >= analyze_at:
+            # The users table grows as this runs: keep each chunk's lookups by email on the index.
+            refresh_statistics(User, Membership)
+            analyze_at *= 2
     if not dry_run:
         changes.released = _release_held(organization, today, policy)
     return changes

@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 type Progress = Callable[[SyncRun], None]
 
 MAX_RECORD_ERRORS = 100
-# A run that wrote this many rows refreshes the planner's statistics before querying what it wrote.
-STATISTICS_AFTER_ROWS = 5000
+WRITE_BATCH = 1000
+# A run that wrote this many rows refreshes the planner's statistics before querying what it wrote, and
+# again each time it doubles them.
+STATISTICS_AFTER_ROWS = 2000
 SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
     Category.HRIS: ("employees", "hris.Employee", {"expand": "employments"}, mapping.employee),
     Category.CRM: ("users", "crm.User", {}, mapping.crm_user),
@@ -179,9 +181,27 @@ def _fetch(
     if integration.sync_watermark:
         params["modified_after"] = integration.sync_watermark.isoformat()
     newest = integration.sync_watermark
+    analyze_at = STATISTICS_AFTER_ROWS
+    rows: dict[str, mapping.Mapped] = {}  # a few pages, written together: fewer, larger statements
+
+    def write() -> None:
+        nonlocal analyze_at
+        result = upsert_page(integration, list(rows.values()), run_id=run.pk)
+        rows.clear()
+        run.created += result.created
+        run.updated += result.updated
+        run.unchanged += result.unchanged
+        if run.created >= analyze_at:
+            # A first load grows the tables as it goes: the lookups stay index lookups.
+            refresh_statistics(Person, SourceIdentity)
+            analyze_at *= 2
+        if extend_lease:
+            integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
+        if progress:
+            progress(run)
+
     for page in prefetched(client.pages(path, params)):
         run.pages += 1
-        rows: dict[str, mapping.Mapped] = {}
         for record in page:
             try:
                 mapped = to_mapped(record)
@@ -191,14 +211,10 @@ def _fetch(
             rows[mapped.merge_id] = mapped
             if mapped.modified_at and (newest is None or mapped.modified_at > newest):
                 newest = mapped.modified_at
-        result = upsert_page(integration, list(rows.values()), run_id=run.pk)
-        run.created += result.created
-        run.updated += result.updated
-        run.unchanged += result.unchanged
-        if extend_lease:
-            integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
-        if progress:
-            progress(run)
+        if len(rows) >= WRITE_BATCH:
+            write()
+    if rows:
+        write()
     if integration.category == Category.HRIS and integration.sync_watermark:
         newest = _fetch_employment_changes(client, integration, run, newest)
     return newest

@@ -111,6 +111,7 @@ def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, tuple
         Person.objects.filter(organization_id=integration.organization_id)
         .annotate(email_key=Lower("work_email"))
         .filter(email_key__in=emails)
+        .order_by()
         .values_list("email_key", "pk", "source_category")
     )
     return {email: (pk, category) for email, pk, category in found}
