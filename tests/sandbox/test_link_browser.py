@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -10,16 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from .conftest import Sandbox, free_port
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
-    ),
-]
+pytestmark = pytest.mark.browser  # make test installs Debian's chromium when it is missing
 
 PAGE = """<!doctype html><html><body>
 <button id="open">Connect HRIS</button><p id="result"></p>
@@ -71,8 +66,7 @@ def product_page(sandbox: Sandbox) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
