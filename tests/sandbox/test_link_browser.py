@@ -9,11 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from .conftest import Sandbox, free_port
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser  # make test installs Debian's chromium when it is missing
 
 PAGE = """<!doctype html><html><body>
@@ -62,18 +60,6 @@ def product_page(sandbox: Sandbox) -> Iterator[Any]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield state, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_modal_links_with_the_right_password_only(sandbox: Sandbox, product_page: Any, browser: Any) -> None:

@@ -68,6 +68,7 @@ class Command(BaseCommand):
                 run = sync_integration(integration_id=integration_id, trigger=Trigger.CLI, progress=show)
             if run is None:
                 table.add_row(name, "skipped: another sync is running", *[""] * 9)
+                self.stderr.write(f"{name}: skipped, another sync is running; a follow-up is queued.")
                 continue
             table.add_row(
                 name,
