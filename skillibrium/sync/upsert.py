@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from skillibrium.core.bulk import insert_rows, update_rows
-from skillibrium.directory.models import Person, SourceIdentity
+from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 
@@ -102,25 +103,38 @@ def upsert_page(integration: Integration, rows: list[Mapped], *, run_id: int) ->
     return result
 
 
-def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, tuple[int, str]]:
-    """People of the organization by (lower-cased) work email: person id and source category."""
+@dataclass(frozen=True, slots=True)
+class _SameEmail:
+    person_id: int
+    source_category: str
+    live_here: bool  # a current (not terminated, not deleted) record of this very integration
+
+
+def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, _SameEmail]:
+    """People of the organization by (lower-cased) work email."""
     emails = {r.person["work_email"] for r in rows if r.person["work_email"]}
     if not emails:
         return {}
+    here = SourceIdentity.objects.filter(person=OuterRef("pk"), integration=integration)
     found = (
         Person.objects.filter(organization_id=integration.organization_id)
-        .annotate(email_key=Lower("work_email"))
+        .annotate(email_key=Lower("work_email"), here=Exists(here))
         .filter(email_key__in=emails)
         .order_by()
-        .values_list("email_key", "pk", "source_category")
+        .values_list("email_key", "pk", "source_category", "here", "employment_status", "remote_was_deleted")
     )
-    return {email: (pk, category) for email, pk, category in found}
+    return {
+        email: _SameEmail(pk, category, here and status != EmploymentStatus.INACTIVE and not deleted)
+        for email, pk, category, here, status, deleted in found
+    }
 
 
 def _attach_fresh(
     integration: Integration, rows: list[Mapped], digests: dict[str, str], *, run_id: int
 ) -> int:
-    """New records join the person of the same email (another source, or a former HRIS), or a new person."""
+    """A new record joins the person of the same email when it is the same human: someone from another
+    source, or a former record of this one (a rehire under a new id). Two current records of one source that
+    share an email are two people: one of them carries a data error, and neither takes the other's place."""
     if not rows:
         return 0
     same_email = _same_email(integration, rows)
@@ -129,16 +143,17 @@ def _attach_fresh(
     new_people, taken_over = [], []
     now = timezone.now()
     for row in rows:
-        match = same_email.get(row.person["work_email"]) if row.person["work_email"] else None
-        if match is None:
+        email = row.person["work_email"]
+        match = same_email.get(email) if email else None
+        if match is None or match.live_here:
             owners.append(None)
             new_people.append((integration.organization_id, integration.category, *_person_values(row)))
             continue
-        person_id, source_category = match
-        if authoritative and source_category != Category.HRIS:
-            taken_over.append((person_id, *_person_values(row), Category.HRIS, now))
-            same_email[row.person["work_email"]] = (person_id, Category.HRIS)
-        owners.append(person_id)
+        former_here = match.source_category == integration.category
+        if former_here or (authoritative and match.source_category != Category.HRIS):
+            taken_over.append((match.person_id, *_person_values(row), integration.category, now))
+            same_email[email] = _SameEmail(match.person_id, integration.category, live_here=True)
+        owners.append(match.person_id)
     created = iter(insert_rows(Person, ["organization", "source_category", *PERSON_FIELDS], new_people))
     update_rows(Person, [*PERSON_FIELDS, "source_category", "updated_at"], taken_over)
     insert_rows(

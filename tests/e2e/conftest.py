@@ -46,7 +46,7 @@ class Stack:
             timeout=300,
         )
         assert done.returncode == 0, done.stderr
-        return done.stdout
+        return done.stdout + done.stderr
 
     def control(self, method: str, path: str, **json: Any) -> Any:
         response = httpx.request(method, f"{self.sandbox}/_sandbox/{path}", json=json or None, timeout=120)

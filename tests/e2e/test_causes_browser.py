@@ -55,7 +55,7 @@ def skillibrium_sync(stack: Stack, **env: str) -> None:
     """Skillibrium's sync of every integration, once the worker's own run (a webhook's, a catch-up) has let
     go of the account."""
     for _ in range(60):
-        if "another sync is running" not in stack.manage("sync_account", "--all", COLUMNS="400", **env):
+        if "another sync is running" not in stack.manage("sync_account", "--all", **env):
             return
         time.sleep(0.5)
     raise AssertionError("a sync kept the account for 30 seconds")
