@@ -59,6 +59,14 @@ def get_person(store: Store, tenant: sqlite3.Row, remote_id: str) -> sqlite3.Row
     return row
 
 
+def live_person(store: Store, tenant: sqlite3.Row, remote_id: str) -> sqlite3.Row:
+    """A deleted record is gone from the provider: it can be restored (rehire), not edited."""
+    row = get_person(store, tenant, remote_id)
+    if row["deleted"]:
+        raise PersonError("This person was deleted; rehire them to restore the record first.", 409)
+    return row
+
+
 def list_people(store: Store, tenant: sqlite3.Row, after: str, limit: int) -> list[dict[str, Any]]:
     rows = store.all(
         "SELECT * FROM provider_objects WHERE tenant_id = ? AND kind = ? AND remote_id > ?"
@@ -123,17 +131,17 @@ def _apply_fields(category: str, data: dict[str, Any], fields: dict[str, Any]) -
 
 
 def change(store: Store, tenant: sqlite3.Row, remote_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    row = get_person(store, tenant, remote_id)
+    row = live_person(store, tenant, remote_id)
     data = orjson.loads(row["data"])
     _apply_fields(tenant["category"], data, fields)
-    save(store, tenant["id"], row["kind"], remote_id, data, bool(row["deleted"]))
-    return {"remote_id": remote_id, "deleted": bool(row["deleted"]), **data}
+    save(store, tenant["id"], row["kind"], remote_id, data)
+    return {"remote_id": remote_id, "deleted": False, **data}
 
 
 def terminate(
     store: Store, clock: Clock, tenant: sqlite3.Row, remote_id: str, date: str | None
 ) -> dict[str, Any]:
-    row = get_person(store, tenant, remote_id)
+    row = live_person(store, tenant, remote_id)
     data = orjson.loads(row["data"])
     today = clock.now().date()
     day = dt.date.fromisoformat(date) if date else today
@@ -167,7 +175,7 @@ def rehire(store: Store, clock: Clock, tenant: sqlite3.Row, remote_id: str) -> d
 
 
 def delete(store: Store, tenant: sqlite3.Row, remote_id: str) -> None:
-    row = get_person(store, tenant, remote_id)
+    row = live_person(store, tenant, remote_id)
     save(store, tenant["id"], row["kind"], remote_id, orjson.loads(row["data"]), deleted=True)
 
 

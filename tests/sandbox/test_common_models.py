@@ -67,6 +67,25 @@ def test_deleted_people_are_hidden_unless_asked_for(sandbox: Sandbox, hris: dict
     assert sandbox.receiver.wait_for(hris["id"], "Employee.removed")[0]["data"]["id"] == victim["id"]
 
 
+def test_a_deleted_record_is_restored_not_edited(sandbox: Sandbox, hris: dict[str, Any]) -> None:
+    victim = _people(sandbox, hris)[-1]
+    path = _person_path(hris, victim["remote_id"])
+    title = sandbox.control("GET", path)["title"]
+    sandbox.control("DELETE", path)
+    refused = sandbox.control("PATCH", path, {"title": "Engineer"}, 409)
+    assert "rehire" in refused["detail"]
+    sandbox.control("POST", path + "/terminate", {}, 409)
+    sandbox.control("DELETE", path, None, 409)
+    assert sandbox.control("GET", path)["title"] == title != "Engineer"
+    restored = sandbox.control("POST", path + "/rehire", {})
+    assert restored["deleted"] is False
+    sandbox.control("PATCH", path, {"title": "Engineer"})
+    sandbox.sync(hris["id"])
+    [back] = _people(sandbox, hris, remote_id=victim["remote_id"])
+    assert back["remote_was_deleted"] is False
+    assert sandbox.control("GET", path)["title"] == "Engineer"
+
+
 def test_change_of_title_team_and_manager_shows_after_sync(sandbox: Sandbox, hris: dict[str, Any]) -> None:
     people = _people(sandbox, hris, expand="employments")
     person, boss = people[-1], people[0]
