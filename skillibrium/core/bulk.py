@@ -1,8 +1,9 @@
 """Insert or update many rows in one statement from plain tuples, without building a model instance per row.
 
 A sync writes hundreds of thousands of rows; model instances, per-field preparation and Django's CASE-per-row
-bulk_update cost more than the database does. On PostgreSQL each column travels as one array and the server
-unnests it; elsewhere (the SQLite demo) the ORM's bulk_create / bulk_update do the same job.
+bulk_update cost more than the database does. On PostgreSQL new rows arrive by COPY (their ids taken from the
+table's sequence first, in one query) and updates travel as one array per column that the server unnests;
+elsewhere (the SQLite demo) the ORM's bulk_create / bulk_update do the same job.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -79,16 +80,23 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
             model(**{f.attname: value for f, value in zip(fields, row, strict=True)}) for row in full_rows
         )
         return [int(o.pk) for o in objects]
+    pk_field = model._meta.pk
+    assert pk_field is not None
     table = _quoted(model._meta.db_table)
-    columns = ", ".join(_quoted(f.column) for f in fields)
-    arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in fields)
-    pk = _quoted(model._meta.pk.column if model._meta.pk else None)
+    columns = ", ".join(_quoted(f.column) for f in [pk_field, *fields])
+    to_text = {i: _json_text(f) for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) RETURNING {pk}",  # noqa: S608
-            _columns(fields, full_rows),
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk_field.column, len(full_rows)],
         )
-        return [int(r[0]) for r in cursor.fetchall()]
+        ids = [int(r[0]) for r in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk_value, row in zip(ids, full_rows, strict=True):
+                if to_text:
+                    row = [to_text[i](v) if i in to_text else v for i, v in enumerate(row)]
+                copy.write_row((pk_value, *row))
+    return ids
 
 
 def update_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Row]) -> int:
