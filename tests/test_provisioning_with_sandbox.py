@@ -147,6 +147,47 @@ def test_filters_admit_but_never_deactivate(sandbox: Sandbox) -> None:
     assert len(provisioned(integration)) == active_before
 
 
+def test_department_and_location_filters_apply_as_pages_arrive(sandbox: Sandbox) -> None:
+    """New people are provisioned while the run still fetches, already knowing their department and location
+    names (resolved from Merge ids), so an organization's filters hold for them."""
+    integration, _admin, tenant, _ = setup(sandbox)
+    people = {p.department: p for p in Person.objects.for_org(integration.organization) if p.department}
+    inside, outside = list(people.values())[:2]
+    source = {
+        p.pk: sandbox.control("GET", f"tenants/{tenant['id']}/people/{p.identities.get().remote_id}")
+        for p in (inside, outside)
+    }
+    ProvisioningPolicy.objects.filter(organization=integration.organization).update(
+        departments=[inside.department], locations=[inside.location]
+    )
+    hires = [
+        sandbox.control(
+            "POST",
+            f"tenants/{tenant['id']}/people",
+            first_name=name,
+            last_name="Hopper",
+            department=source[p.pk]["department"],
+            location=source[inside.pk]["location"],
+        )
+        for name, p in (("Grace", inside), ("Anita", outside))
+    ]
+    sandbox.merge_sync()
+    emails = [h["work_email"] for h in hires]
+    during: list[set[str]] = []
+
+    def progress(_run: SyncRun) -> None:
+        during.append(set(User.objects.filter(email__in=emails).values_list("email", flat=True)))
+
+    run = sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE, progress=progress)
+
+    assert run is not None and run.provisioned == 1
+    assert during and during[0] == {emails[0]}
+    grace, anita = (Person.objects.get(organization=integration.organization, work_email=e) for e in emails)
+    assert (grace.department, grace.location) == (inside.department, inside.location)
+    assert anita.department == outside.department != inside.department
+    assert grace.user is not None and grace.user.is_active and anita.user is None
+
+
 def test_audit_log_exports_csv_for_admins_only(sandbox: Sandbox) -> None:
     integration, _admin, _, client = setup(sandbox, size=12)
     response = client.get(reverse("audit_csv"))

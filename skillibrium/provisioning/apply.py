@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
 from skillibrium.core.bulk import refresh_statistics
-from skillibrium.directory.models import Person, SourceIdentity
+from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
 
@@ -48,7 +48,20 @@ def org_today(organization: Organization) -> dt.date:
     return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
 
 
-def _considered(organization: Organization, run: "SyncRun | None", today: dt.date) -> QuerySet[Person]:
+def could_leave(today: dt.date) -> Q:
+    """Whom a plan could deactivate: people with positive evidence and an active user, or with no user yet
+    (their email may match a member's). Everyone else is ruled out without reading them."""
+    evidence = (
+        Q(remote_was_deleted=True)
+        | Q(employment_status=EmploymentStatus.INACTIVE)
+        | Q(termination_date__lte=today)
+    )
+    return evidence & (Q(user__isnull=True) | Q(user__is_active=True))
+
+
+def _considered(
+    organization: Organization, run: "SyncRun | None", today: dt.date, *, streamed: bool = False
+) -> QuerySet[Person]:
     """A run looks at the people it touched and those whose termination date has come; None means everyone."""
     people = Person.objects.for_org(organization)
     unhealthy = Integration.objects.for_org(organization).exclude(health__in=[Health.HEALTHY, Health.SYNCING])
@@ -56,7 +69,11 @@ def _considered(organization: Organization, run: "SyncRun | None", today: dt.dat
     if run is None:
         return people
     # EXISTS rather than joins: no duplicate rows, so no DISTINCT over the whole organization per chunk.
-    touched = Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk))
+    touched = Q(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk)))
+    if streamed:
+        # Active users without evidence of leaving were done as their pages arrived (a new name, at most);
+        # the rest are planned again, now that every reference has been resolved.
+        touched &= Q(user__isnull=True) | Q(user__is_active=False) | could_leave(today)
     due = Q(user__is_active=True, termination_date__lte=today)
     held = Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING))
     return people.filter(touched | due | held)
@@ -66,19 +83,57 @@ def _chunks(people: QuerySet[Person]) -> Iterator[list[Candidate]]:
     return writes.candidate_chunks(people, CHUNK)
 
 
+@dataclass
+class Streaming:
+    """Provisions the people each batch of pages wrote while the next pages are fetched: creations,
+    reactivations and profile updates. Deactivations wait for the end of the run (provision_organization
+    with these changes), where the safeguard counts them all before any applies."""
+
+    organization: Organization
+    policy: ProvisioningPolicy
+    changes: Changes = field(default_factory=Changes)
+    analyze_at: int = STATISTICS_AFTER_USERS
+
+    @classmethod
+    def start(cls, organization_id: int) -> "Streaming":
+        organization = Organization.objects.get(pk=organization_id)
+        policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
+        return cls(organization, policy)
+
+    def __call__(self, person_ids: list[int]) -> None:
+        if not person_ids:
+            return
+        today = org_today(self.organization)
+        people = _considered(self.organization, None, today).filter(pk__in=person_ids)
+        for candidates in _chunks(people):
+            plan = plan_provisioning(candidates, today=today, policy=self.policy, active_admins=0)
+            plan.deactivate, plan.kept_last_admin = [], []
+            _note(self.changes, plan, owners=set())
+            with transaction.atomic():
+                _apply(self.organization, self.policy, plan, self.changes, None, False, False)
+        if self.changes.created >= self.analyze_at:
+            refresh_statistics(User, Membership)
+            self.analyze_at *= 2
+
+
 def provision_organization(
-    *, organization_id: int, run: "SyncRun | None" = None, dry_run: bool = False
+    *,
+    organization_id: int,
+    run: "SyncRun | None" = None,
+    dry_run: bool = False,
+    streamed: Changes | None = None,
 ) -> Changes:
+    """`streamed`: what Streaming already applied for this run's people; the rest of their plans is here."""
     organization = Organization.objects.get(pk=organization_id)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
     today = org_today(organization)
-    people = _considered(organization, run, today)
+    people = _considered(organization, run, today, streamed=streamed is not None)
     members = Membership.objects.filter(organization=organization, user__is_active=True)
     admins = members.filter(role=Role.ADMIN).count()
 
     leaving = sum(
         len(plan_provisioning(c, today=today, policy=policy, active_admins=admins).deactivate)
-        for c in _chunks(people)
+        for c in _chunks(people.filter(could_leave(today)))
     )
     hold_deactivations = trips_safeguard(
         deactivations=leaving,
@@ -90,7 +145,7 @@ def provision_organization(
     owners = {
         pk for pk in Integration.objects.for_org(organization).values_list("linked_by_id", flat=True) if pk
     }
-    changes = Changes()
+    changes = streamed if streamed is not None else Changes()
     analyze_at = STATISTICS_AFTER_USERS
     for candidates in _chunks(people):
         plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)

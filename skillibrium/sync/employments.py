@@ -15,7 +15,10 @@ from skillibrium.integrations.models import Integration
 from .mapping import EMPLOYMENT_TYPES
 
 
-def apply_employment_changes(integration: Integration, page: list[dict[str, Any]], *, run_id: int) -> int:
+def apply_employment_changes(
+    integration: Integration, page: list[dict[str, Any]], *, run_id: int
+) -> list[int]:
+    """Returns the people it changed."""
     latest: dict[str, dict[str, Any]] = {}
     for employment in page:
         employee = employment.get("employee")
@@ -48,7 +51,7 @@ def apply_employment_changes(integration: Integration, page: list[dict[str, Any]
     with transaction.atomic():
         Person.objects.bulk_update(people, ["title", "employment_type", "updated_at"])
         SourceIdentity.objects.bulk_update(touched, ["seen_in_run"])
-    return len(people)
+    return [p.pk for p in people]
 
 
 def newest_stamp(page: list[dict[str, Any]]) -> dt.datetime | None:

@@ -17,13 +17,13 @@ from skillibrium.integrations.causes import classify
 from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
-from skillibrium.provisioning.apply import Changes, provision_organization
+from skillibrium.provisioning.apply import Changes, Streaming, provision_organization
 
 from . import mapping
 from .employments import apply_employment_changes, newest_stamp
 from .models import RunStatus, SyncRun, Trigger
 from .prefetch import prefetched
-from .resolve import refresh_groups, resolve_references
+from .resolve import Groups, group_names, refresh_groups, resolve_references
 from .upsert import upsert_page
 
 logger = logging.getLogger(__name__)
@@ -88,12 +88,11 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
         try:
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
-            newest = _fetch(client, integration, run, progress=progress)
+            streaming = _streaming(integration, trigger, reported)
+            newest = _fetch(client, integration, run, progress=progress, provision=streaming)
             if run.created + run.updated >= STATISTICS_AFTER_ROWS:
                 refresh_statistics(Person, SourceIdentity)
             if run.created or run.updated:
-                if integration.category == Category.HRIS:
-                    refresh_groups(client, integration)
                 resolve_references(integration, run_id=run.pk)
         except MergeError as error:
             run.requests, run.rate_limited = client.requests, client.rate_limited
@@ -111,14 +110,25 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
         integration.rekey_from_account = ""
         integration.save(update_fields=["rekey_from_account"])
     full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling))
-    _provision(integration, run, full_pass=full_pass)
+    _provision(integration, run, full_pass=full_pass, streamed=streaming.changes if streaming else None)
     return run.finish(RunStatus.SUCCEEDED)
 
 
-def _provision(integration: Integration, run: SyncRun, *, full_pass: bool) -> None:
+def _streaming(integration: Integration, trigger: Trigger, reported: object) -> Streaming | None:
+    """Provision people as their pages arrive, unless this run must look at everyone (the connection was
+    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), or it is the
+    catch-up after a relink (the organization may want to review it first)."""
+    if reported is not None or integration.provisioning_pending or trigger == Trigger.RELINK:
+        return None
+    return Streaming.start(integration.organization_id)
+
+
+def _provision(integration: Integration, run: SyncRun, *, full_pass: bool, streamed: Changes | None) -> None:
     """After an outage, everyone is considered, so that evidence that arrived meanwhile applies once."""
     changes = provision_organization(
-        organization_id=integration.organization_id, run=None if full_pass else run
+        organization_id=integration.organization_id,
+        run=None if full_pass else run,
+        streamed=streamed,
     )
     run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
     run.warnings += [
@@ -175,6 +185,7 @@ def _fetch(
     *,
     extend_lease: bool = True,
     progress: Progress | None = None,
+    provision: Callable[[list[int]], None] | None = None,
 ) -> dt.datetime | None:
     path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
@@ -183,10 +194,15 @@ def _fetch(
     newest = integration.sync_watermark
     analyze_at = STATISTICS_AFTER_ROWS
     rows: dict[str, mapping.Mapped] = {}  # a few pages, written together: fewer, larger statements
+    names: Groups | None = None
 
     def write() -> None:
-        nonlocal analyze_at
-        result = upsert_page(integration, list(rows.values()), run_id=run.pk)
+        nonlocal analyze_at, names
+        if integration.category == Category.HRIS and names is None:
+            # Teams, groups and locations first (small lists), so that each batch is written with its names.
+            refresh_groups(client, integration)
+            names = group_names(integration)
+        result = upsert_page(integration, list(rows.values()), run_id=run.pk, names=names)
         rows.clear()
         run.created += result.created
         run.updated += result.updated
@@ -195,6 +211,8 @@ def _fetch(
             # A first load grows the tables as it goes: the lookups stay index lookups.
             refresh_statistics(Person, SourceIdentity)
             analyze_at *= 2
+        if provision:
+            provision(result.people)
         if extend_lease:
             integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
         if progress:
@@ -216,18 +234,25 @@ def _fetch(
     if rows:
         write()
     if integration.category == Category.HRIS and integration.sync_watermark:
-        newest = _fetch_employment_changes(client, integration, run, newest)
+        newest = _fetch_employment_changes(client, integration, run, newest, provision)
     return newest
 
 
 def _fetch_employment_changes(
-    client: MergeClient, integration: Integration, run: SyncRun, newest: dt.datetime | None
+    client: MergeClient,
+    integration: Integration,
+    run: SyncRun,
+    newest: dt.datetime | None,
+    provision: Callable[[list[int]], None] | None,
 ) -> dt.datetime | None:
     assert integration.sync_watermark is not None
     params = {"modified_after": integration.sync_watermark.isoformat(), "include_deleted_data": "true"}
     for page in client.pages("employments", params):
         run.pages += 1
-        run.updated += apply_employment_changes(integration, page, run_id=run.pk)
+        people = apply_employment_changes(integration, page, run_id=run.pk)
+        run.updated += len(people)
+        if provision:
+            provision(people)
         stamp = newest_stamp(page)
         if stamp and (newest is None or stamp > newest):
             newest = stamp
@@ -261,8 +286,6 @@ def preview_sync(*, integration_id: int) -> Preview:
                 _check_connection(client, integration)
                 _fetch(client, integration, run, extend_lease=False)
                 if run.created or run.updated:
-                    if integration.category == Category.HRIS:
-                        refresh_groups(client, integration)
                     resolve_references(integration, run_id=run.pk)
                 run.requests = client.requests
             changes = provision_organization(

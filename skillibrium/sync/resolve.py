@@ -1,5 +1,6 @@
 """After the pages: turn Merge ids of managers, teams, groups and locations into the directory's values."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Q
@@ -11,7 +12,8 @@ from skillibrium.merge_client import MergeClient
 
 LOOKUPS = {GroupKind.TEAM: "teams", GroupKind.GROUP: "groups", GroupKind.LOCATION: "locations"}
 CHUNK = 5000
-RESOLVED = ["team", "department", "location", "manager"]
+NAMED = ("team", "department", "location")
+RESOLVED = [*NAMED, "manager"]
 
 type Groups = dict[tuple[str, str], tuple[str, str]]
 
@@ -39,7 +41,7 @@ def refresh_groups(client: MergeClient, integration: Integration) -> None:
         )
 
 
-def _names(integration: Integration) -> Groups:
+def group_names(integration: Integration) -> Groups:
     """(kind, merge id) -> (name, group type) for every team, group and location of the linked account."""
     rows = DirectoryGroup.objects.filter(integration=integration).values_list(
         "kind", "merge_id", "name", "group_type"
@@ -47,7 +49,7 @@ def _names(integration: Integration) -> Groups:
     return {(kind, merge_id): (name, group_type) for kind, merge_id, name, group_type in rows}
 
 
-def _department(groups: Groups, merge_ids: list[str]) -> str:
+def _department(groups: Groups, merge_ids: Sequence[str]) -> str:
     found = [groups[(GroupKind.GROUP, m)] for m in merge_ids if (GroupKind.GROUP, m) in groups]
     departments = [name for name, group_type in found if group_type == "DEPARTMENT"]
     return (departments or [name for name, _ in found] or [""])[0]
@@ -56,6 +58,15 @@ def _department(groups: Groups, merge_ids: list[str]) -> str:
 def _name(groups: Groups, kind: GroupKind, merge_id: str) -> str:
     found = groups.get((kind, merge_id))
     return found[0] if found else ""
+
+
+def named(groups: Groups, team: str, group_ids: Sequence[str], location: str) -> tuple[str, str, str]:
+    """Team, department and location names of a record, in the order of NAMED."""
+    return (
+        _name(groups, GroupKind.TEAM, team),
+        _department(groups, group_ids),
+        _name(groups, GroupKind.LOCATION, location),
+    )
 
 
 COLUMNS = (
@@ -77,7 +88,7 @@ def resolve_references(integration: Integration, *, run_id: int) -> int:
     """Resolve the identities this run touched, and any whose manager was unknown until now."""
     if integration.category != "hris":
         return 0
-    groups = _names(integration)
+    groups = group_names(integration)
     identities = SourceIdentity.objects.filter(integration=integration).filter(
         Q(seen_in_run=run_id) | (Q(person__manager__isnull=True) & ~Q(manager_merge_id=""))
     )
@@ -98,12 +109,7 @@ def _resolve_chunk(integration: Integration, groups: Groups, chunk: list[tuple[A
     )
     changed: dict[int, tuple[Any, ...]] = {}
     for _, person_id, team, group_ids, location, manager, category, *current in chunk:
-        values = (
-            _name(groups, GroupKind.TEAM, team),
-            _department(groups, group_ids),
-            _name(groups, GroupKind.LOCATION, location),
-            managers.get(manager),
-        )
+        values = (*named(groups, team, group_ids, location), managers.get(manager))
         if category == integration.category and values != tuple(current):
             # A person known by two of the account's records takes the first one's values.
             changed.setdefault(person_id, (person_id, *values))

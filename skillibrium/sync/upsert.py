@@ -1,6 +1,6 @@
 """Write one page of mapped records into the directory: only what changed, in a handful of queries."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +14,7 @@ from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 
 from .mapping import PERSON_FIELDS, Mapped
+from .resolve import NAMED, Groups, named
 
 IDENTITY_FIELDS = [
     "remote_id",
@@ -32,6 +33,7 @@ class PageResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    people: list[int] = field(default_factory=list)  # whom the page created or changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +58,22 @@ def _identity_values(row: Mapped, digest: str, run_id: int) -> tuple[Any, ...]:
     )
 
 
-def _person_values(row: Mapped) -> tuple[Any, ...]:
-    return tuple(row.person[name] for name in PERSON_FIELDS)
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """The person's columns a page writes: with the account's teams, groups and locations known, their names
+    are written with the rest, so that provisioning can filter on them before the run ends."""
+
+    names: Groups | None
+
+    @property
+    def fields(self) -> list[str]:
+        return [*PERSON_FIELDS, *NAMED] if self.names is not None else list(PERSON_FIELDS)
+
+    def values(self, row: Mapped) -> tuple[Any, ...]:
+        values = tuple(row.person[name] for name in PERSON_FIELDS)
+        if self.names is None:
+            return values
+        return (*values, *named(self.names, row.team, row.groups, row.location))
 
 
 def _rekey(integration: Integration, rows: list[Mapped]) -> None:
@@ -73,7 +89,9 @@ def _rekey(integration: Integration, rows: list[Mapped]) -> None:
     update_rows(SourceIdentity, ["merge_id", "digest"], [(pk, by_remote[rid], "") for pk, rid in stale])
 
 
-def upsert_page(integration: Integration, rows: list[Mapped], *, run_id: int) -> PageResult:
+def upsert_page(
+    integration: Integration, rows: list[Mapped], *, run_id: int, names: Groups | None = None
+) -> PageResult:
     if integration.rekey_from_account:
         _rekey(integration, rows)
     digests = {r.merge_id: r.digest for r in rows}
@@ -88,8 +106,9 @@ def upsert_page(integration: Integration, rows: list[Mapped], *, run_id: int) ->
     result = PageResult(updated=len(changed), unchanged=len(rows) - len(fresh) - len(changed))
     authoritative = integration.category == Category.HRIS
     now = timezone.now()
+    columns = _Columns(names)
     people = [
-        (known[r.merge_id].person_id, *_person_values(r), now)
+        (known[r.merge_id].person_id, *columns.values(r), now)
         for r in changed
         if authoritative or known[r.merge_id].source_category == integration.category
     ]
@@ -97,9 +116,10 @@ def upsert_page(integration: Integration, rows: list[Mapped], *, run_id: int) ->
         (known[r.merge_id].identity_id, *_identity_values(r, digests[r.merge_id], run_id)) for r in changed
     ]
     with transaction.atomic():
-        update_rows(Person, [*PERSON_FIELDS, "updated_at"], people)
+        update_rows(Person, [*columns.fields, "updated_at"], people)
         update_rows(SourceIdentity, IDENTITY_FIELDS, identities)
-        result.created = _attach_fresh(integration, fresh, digests, run_id=run_id)
+        result.created, attached = _attach_fresh(integration, fresh, digests, columns, run_id=run_id)
+    result.people = [known[r.merge_id].person_id for r in changed] + attached
     return result
 
 
@@ -130,13 +150,19 @@ def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, _Same
 
 
 def _attach_fresh(
-    integration: Integration, rows: list[Mapped], digests: dict[str, str], *, run_id: int
-) -> int:
+    integration: Integration,
+    rows: list[Mapped],
+    digests: dict[str, str],
+    columns: _Columns,
+    *,
+    run_id: int,
+) -> tuple[int, list[int]]:
     """A new record joins the person of the same email when it is the same human: someone from another
     source, or a former record of this one (a rehire under a new id). Two current records of one source that
-    share an email are two people: one of them carries a data error, and neither takes the other's place."""
+    share an email are two people: one of them carries a data error, and neither takes the other's place.
+    Returns how many people it created and the people the rows belong to."""
     if not rows:
-        return 0
+        return 0, []
     same_email = _same_email(integration, rows)
     authoritative = integration.category == Category.HRIS
     owners: list[int | None] = []
@@ -147,26 +173,22 @@ def _attach_fresh(
         match = same_email.get(email) if email else None
         if match is None or match.live_here:
             owners.append(None)
-            new_people.append((integration.organization_id, integration.category, *_person_values(row)))
+            new_people.append((integration.organization_id, integration.category, *columns.values(row)))
             continue
         former_here = match.source_category == integration.category
         if former_here or (authoritative and match.source_category != Category.HRIS):
-            taken_over.append((match.person_id, *_person_values(row), integration.category, now))
+            taken_over.append((match.person_id, *columns.values(row), integration.category, now))
             same_email[email] = _SameEmail(match.person_id, integration.category, live_here=True)
         owners.append(match.person_id)
-    created = iter(insert_rows(Person, ["organization", "source_category", *PERSON_FIELDS], new_people))
-    update_rows(Person, [*PERSON_FIELDS, "source_category", "updated_at"], taken_over)
+    created = iter(insert_rows(Person, ["organization", "source_category", *columns.fields], new_people))
+    update_rows(Person, [*columns.fields, "source_category", "updated_at"], taken_over)
+    people = [owner if owner is not None else next(created) for owner in owners]
     insert_rows(
         SourceIdentity,
         ["integration", "person", "merge_id", *IDENTITY_FIELDS],
         (
-            (
-                integration.pk,
-                owner if owner is not None else next(created),
-                row.merge_id,
-                *_identity_values(row, digests[row.merge_id], run_id),
-            )
-            for row, owner in zip(rows, owners, strict=True)
+            (integration.pk, person, row.merge_id, *_identity_values(row, digests[row.merge_id], run_id))
+            for row, person in zip(rows, people, strict=True)
         ),
     )
-    return len(new_people)
+    return len(new_people), people
