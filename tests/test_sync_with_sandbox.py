@@ -57,6 +57,36 @@ def test_repeated_sync_without_changes_changes_nothing(sandbox: Sandbox) -> None
     assert list(Person.objects.for_org(integration.organization).values().order_by("pk")) == before
 
 
+def test_managers_and_teams_follow_changes(sandbox: Sandbox) -> None:
+    """A manager already in the directory is set as the page is written; one who is not there yet (a hire
+    written in the same batch) is set once the last page is in. Team names follow team moves."""
+    tenant = sandbox.tenant(size=30)
+    integration, _ = link(sandbox, make_org(), tenant)
+    sync(integration, Trigger.SETUP)
+    people = Person.objects.for_org(integration.organization)
+    first, second, boss = people.exclude(manager=None).order_by("pk")[:3]
+    mover = people.exclude(team__in=["", first.team]).order_by("pk").first()
+    assert mover is not None
+
+    def source(person: Person) -> str:
+        return f"tenants/{tenant['id']}/people/{person.identities.get().remote_id}"
+
+    hire = sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Grace", last_name="Hopper")
+    sandbox.control("PATCH", source(first), manager=hire["remote_id"])
+    sandbox.control("PATCH", source(second), manager=boss.identities.get().remote_id)
+    sandbox.control("PATCH", source(first), team=sandbox.control("GET", source(mover))["team"])
+    sandbox.merge_sync()
+
+    run = sync(integration)
+
+    assert run.status == RunStatus.SUCCEEDED and run.created == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.manager == people.get(last_name="Hopper", first_name="Grace")
+    assert second.manager == boss
+    assert first.team == mover.team
+
+
 def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
     tenant = sandbox.tenant(size=25)
     org = make_org()

@@ -6,6 +6,7 @@ table's sequence first, in one query) and updates travel as one array per column
 elsewhere (the SQLite demo) the ORM's bulk_create / bulk_update do the same job.
 """
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -69,6 +70,13 @@ def _completed(
     return [*names, *(f.name for f in missing)], rows
 
 
+@functools.cache
+def _sequence(table: str, column: str | None) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+        return str(cursor.fetchone()[0])
+
+
 def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Row]) -> list[int]:
     """Insert rows (values in the order of `names`); returns their new primary keys, in the same order."""
     names, full_rows = _completed(model, names, rows)
@@ -87,8 +95,8 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
     to_text = {i: _json_text(f) for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [table, pk_field.column, len(full_rows)],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+            [_sequence(table, pk_field.column), len(full_rows)],
         )
         ids = [int(r[0]) for r in cursor.fetchall()]
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:

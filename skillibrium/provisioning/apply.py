@@ -113,7 +113,7 @@ class Streaming:
                 _apply(self.organization, self.policy, plan, self.changes, None, False, False)
         if self.changes.created >= self.analyze_at:
             refresh_statistics(User, Membership)
-            self.analyze_at *= 2
+            self.analyze_at *= 4
 
 
 def provision_organization(
@@ -159,7 +159,7 @@ def provision_organization(
         if changes.created >= analyze_at:
             # The users table grows as this runs: keep each chunk's lookups by email on the index.
             refresh_statistics(User, Membership)
-            analyze_at *= 2
+            analyze_at *= 4
     if not dry_run:
         changes.released = _release_held(organization, today, policy)
     return changes

@@ -33,7 +33,7 @@ type Progress = Callable[[SyncRun], None]
 MAX_RECORD_ERRORS = 100
 WRITE_BATCH = 1000
 # A run that wrote this many rows refreshes the planner's statistics before querying what it wrote, and
-# again each time it doubles them.
+# again each time they grow fourfold (in between, the planner scales its estimates by the tables' size).
 STATISTICS_AFTER_ROWS = 2000
 SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
     Category.HRIS: ("employees", "hris.Employee", {"expand": "employments"}, mapping.employee),
@@ -93,7 +93,7 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
             if run.created + run.updated >= STATISTICS_AFTER_ROWS:
                 refresh_statistics(Person, SourceIdentity)
             if run.created or run.updated:
-                resolve_references(integration, run_id=run.pk)
+                resolve_references(integration)
         except MergeError as error:
             run.requests, run.rate_limited = client.requests, client.rate_limited
             health.record_failure(integration, error)
@@ -210,7 +210,7 @@ def _fetch(
         if run.created >= analyze_at:
             # A first load grows the tables as it goes: the lookups stay index lookups.
             refresh_statistics(Person, SourceIdentity)
-            analyze_at *= 2
+            analyze_at *= 4
         if provision:
             provision(result.people)
         if extend_lease:
@@ -286,7 +286,7 @@ def preview_sync(*, integration_id: int) -> Preview:
                 _check_connection(client, integration)
                 _fetch(client, integration, run, extend_lease=False)
                 if run.created or run.updated:
-                    resolve_references(integration, run_id=run.pk)
+                    resolve_references(integration)
                 run.requests = client.requests
             changes = provision_organization(
                 organization_id=integration.organization_id, run=run, dry_run=True

@@ -84,13 +84,13 @@ COLUMNS = (
 )
 
 
-def resolve_references(integration: Integration, *, run_id: int) -> int:
-    """Resolve the identities this run touched, and any whose manager was unknown until now."""
+def resolve_references(integration: Integration) -> int:
+    """Resolve the managers that were not in the directory yet when their reports' pages were written."""
     if integration.category != "hris":
         return 0
     groups = group_names(integration)
     identities = SourceIdentity.objects.filter(integration=integration).filter(
-        Q(seen_in_run=run_id) | (Q(person__manager__isnull=True) & ~Q(manager_merge_id=""))
+        Q(person__manager__isnull=True) & ~Q(manager_merge_id="")
     )
     changed_total, last_pk = 0, 0
     while True:

@@ -60,20 +60,31 @@ def _identity_values(row: Mapped, digest: str, run_id: int) -> tuple[Any, ...]:
 
 @dataclass(frozen=True, slots=True)
 class _Columns:
-    """The person's columns a page writes: with the account's teams, groups and locations known, their names
-    are written with the rest, so that provisioning can filter on them before the run ends."""
+    """The person's columns a page writes. With the account's teams, groups and locations known, their names
+    are written with the rest (so that provisioning can filter on them before the run ends), and so is the
+    manager when already in the directory; a manager not there yet is resolved after the last page."""
 
     names: Groups | None
+    managers: dict[str, int]
 
     @property
     def fields(self) -> list[str]:
-        return [*PERSON_FIELDS, *NAMED] if self.names is not None else list(PERSON_FIELDS)
+        return [*PERSON_FIELDS, *NAMED, "manager"] if self.names is not None else list(PERSON_FIELDS)
 
     def values(self, row: Mapped) -> tuple[Any, ...]:
         values = tuple(row.person[name] for name in PERSON_FIELDS)
         if self.names is None:
             return values
-        return (*values, *named(self.names, row.team, row.groups, row.location))
+        names = named(self.names, row.team, row.groups, row.location)
+        return (*values, *names, self.managers.get(row.manager))
+
+    @classmethod
+    def of(cls, integration: Integration, rows: list[Mapped], names: Groups | None) -> "_Columns":
+        if names is None:
+            return cls(None, {})
+        wanted = list({r.manager for r in rows if r.manager})
+        found = SourceIdentity.objects.filter(integration=integration, merge_id__in=wanted)
+        return cls(names, dict(found.values_list("merge_id", "person_id")))
 
 
 def _rekey(integration: Integration, rows: list[Mapped]) -> None:
@@ -106,7 +117,7 @@ def upsert_page(
     result = PageResult(updated=len(changed), unchanged=len(rows) - len(fresh) - len(changed))
     authoritative = integration.category == Category.HRIS
     now = timezone.now()
-    columns = _Columns(names)
+    columns = _Columns.of(integration, [*fresh, *changed], names)
     people = [
         (known[r.merge_id].person_id, *columns.values(r), now)
         for r in changed
