@@ -146,7 +146,7 @@ def provision_organization(
         pk for pk in Integration.objects.for_org(organization).values_list("linked_by_id", flat=True) if pk
     }
     changes = streamed if streamed is not None else Changes()
-    analyze_at = STATISTICS_AFTER_USERS
+    created_before, analyze_at = changes.created, STATISTICS_AFTER_USERS
     for candidates in _chunks(people):
         plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
@@ -156,7 +156,7 @@ def provision_organization(
             continue
         with transaction.atomic():
             _apply(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
-        if changes.created >= analyze_at:
+        if changes.created - created_before >= analyze_at:
             # The users table grows as this runs: keep each chunk's lookups by email on the index.
             refresh_statistics(User, Membership)
             analyze_at *= 4

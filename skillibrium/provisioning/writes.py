@@ -74,6 +74,8 @@ def candidate_chunks(people: QuerySet[Person], size: int) -> Iterator[list[Candi
             return
         last = rows[-1][0]
         yield _candidates_from_values(rows)
+        if len(rows) < size:
+            return
 
 
 _CANDIDATE_COLUMNS = (

@@ -22,7 +22,7 @@ from skillibrium.provisioning.apply import Changes, Streaming, provision_organiz
 from . import mapping
 from .employments import apply_employment_changes, newest_stamp
 from .models import RunStatus, SyncRun, Trigger
-from .prefetch import prefetched
+from .prefetch import Prefetched
 from .resolve import Groups, group_names, refresh_groups, resolve_references
 from .upsert import upsert_page
 
@@ -90,8 +90,6 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
             ceiling = _merge_sync_in_progress_since(client, integration)
             streaming = _streaming(integration, trigger, reported)
             newest = _fetch(client, integration, run, progress=progress, provision=streaming)
-            if run.created + run.updated >= STATISTICS_AFTER_ROWS:
-                refresh_statistics(Person, SourceIdentity)
             if run.created or run.updated:
                 resolve_references(integration)
         except MergeError as error:
@@ -218,7 +216,8 @@ def _fetch(
         if progress:
             progress(run)
 
-    for page in prefetched(client.pages(path, params)):
+    pages = Prefetched(client.pages(path, params), depth=WRITE_BATCH // 100)
+    for page in pages:
         run.pages += 1
         for record in page:
             try:
@@ -229,7 +228,9 @@ def _fetch(
             rows[mapped.merge_id] = mapped
             if mapped.modified_at and (newest is None or mapped.modified_at > newest):
                 newest = mapped.modified_at
-        if len(rows) >= WRITE_BATCH:
+        # Large batches while pages wait to be written; when the source is the slower side (a rate limit),
+        # each page as it arrives, so that little is left to do once the last one is in.
+        if len(rows) >= WRITE_BATCH or (rows and not pages.ready):
             write()
     if rows:
         write()

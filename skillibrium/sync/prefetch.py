@@ -7,41 +7,50 @@ from queue import Empty, Full, Queue
 _DONE = object()
 
 
-def prefetched[T](pages: Iterator[T], depth: int = 3) -> Iterator[T]:
+class Prefetched[T]:
     """Iterate `pages` in a background thread, at most `depth` ahead, so memory stays bounded."""
-    queue: Queue[object] = Queue(maxsize=depth)
-    stop = threading.Event()
 
-    def produce() -> None:
+    def __init__(self, pages: Iterator[T], depth: int = 3) -> None:
+        self._pages = pages
+        self._queue: Queue[object] = Queue(maxsize=depth)
+        self._stop = threading.Event()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the next page (or the end) has already arrived."""
+        return not self._queue.empty()
+
+    def _produce(self) -> None:
         try:
-            for page in pages:
-                while not stop.is_set():
+            for page in self._pages:
+                while not self._stop.is_set():
                     try:
-                        queue.put(page, timeout=0.2)
+                        self._queue.put(page, timeout=0.2)
                         break
                     except Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            queue.put(_DONE)
+            self._queue.put(_DONE)
         except BaseException as error:  # handed to the consumer, which raises it in its own thread
-            queue.put(error)
+            self._queue.put(error)
 
-    thread = threading.Thread(target=produce, name="merge-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            try:
-                item = queue.get(timeout=1)
-            except Empty:
-                if not thread.is_alive():
-                    raise RuntimeError("the page fetcher stopped without a result") from None
-                continue
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    def __iter__(self) -> Iterator[T]:
+        thread = threading.Thread(target=self._produce, name="merge-prefetch", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=1)
+                except Empty:
+                    if not thread.is_alive():
+                        raise RuntimeError("the page fetcher stopped without a result") from None
+                    continue
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self._stop.set()
+            thread.join(timeout=5)
