@@ -78,15 +78,15 @@ def full_and_incremental_round(
     with database(stage.server, RUN_DB, TEMPLATE) as url:
         for step in order:
             if step == "floor":
-                out["floor"] = stage.child(["fetch", "--sandbox", stage.sandbox, "--token", linked.token])
+                # `--token=...`: a token may begin with a dash.
+                out["floor"] = stage.child(["fetch", "--sandbox", stage.sandbox, f"--token={linked.token}"])
             elif step == "dlt":
                 with database(stage.server, DLT_DB) as dlt_url:
                     args = [
                         "dlt",
                         "--sandbox",
                         stage.sandbox,
-                        "--token",
-                        linked.token,
+                        f"--token={linked.token}",
                         "--database-url",
                         dlt_url,
                     ]

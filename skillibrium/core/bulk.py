@@ -7,11 +7,12 @@ elsewhere (the SQLite demo) the ORM's bulk_create / bulk_update do the same job.
 """
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 type Row = Sequence[Any]
@@ -144,3 +145,19 @@ def refresh_statistics(*models_: type[models.Model]) -> None:
     tables = ", ".join(_quoted(m._meta.db_table) for m in models_)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {tables}")
+
+
+@contextmanager
+def batch_transaction() -> Iterator[None]:
+    """One transaction for a batch of a sync, planned for data in memory.
+
+    A batch looks up a thousand keys at a time (Merge ids, emails) in tables that hold the organization. With
+    PostgreSQL's default random_page_cost (4, for spinning disks) the planner prices a thousand index lookups
+    above a scan of a 100,000-row table, and scans it, batch after batch: a first sync grows quadratically.
+    1.1 is the usual value for SSDs and warm caches; SET LOCAL keeps it to this transaction.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL random_page_cost = 1.1")
+        yield

@@ -66,7 +66,6 @@ class Person(models.Model):
         ordering = ["last_name", "first_name", "id"]
         indexes = [
             models.Index(fields=["organization", "last_name", "first_name"]),
-            models.Index(fields=["organization", "work_email"]),
             # A new record joins the person with its email, whatever the case: found by index, page by page.
             models.Index(F("organization"), Lower("work_email"), name="person_org_email_ci"),
         ]

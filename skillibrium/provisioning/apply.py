@@ -68,8 +68,8 @@ def _considered(
     people = people.exclude(source_category__in=list(unhealthy.values_list("category", flat=True)))
     if run is None:
         return people
-    # EXISTS rather than joins: no duplicate rows, so no DISTINCT over the whole organization per chunk.
-    touched = Q(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk)))
+    # Semi-joins rather than joins: no duplicate rows, so no DISTINCT over the whole organization per chunk.
+    touched = Q(pk__in=SourceIdentity.objects.filter(seen_in_run=run.pk).values("person_id"))
     if streamed:
         # Active users without evidence of leaving were done as their pages arrived (a new name, at most);
         # the rest are planned again, now that every reference has been resolved.

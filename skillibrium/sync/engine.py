@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from skillibrium.core.bulk import refresh_statistics
+from skillibrium.core.bulk import batch_transaction, refresh_statistics
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
@@ -200,7 +200,10 @@ def _fetch(
             # Teams, groups and locations first (small lists), so that each batch is written with its names.
             refresh_groups(client, integration)
             names = group_names(integration)
-        result = upsert_page(integration, list(rows.values()), run_id=run.pk, names=names)
+        with batch_transaction():
+            result = upsert_page(integration, list(rows.values()), run_id=run.pk, names=names)
+            if provision:
+                provision(result.people)
         rows.clear()
         run.created += result.created
         run.updated += result.updated
@@ -209,8 +212,6 @@ def _fetch(
             # A first load grows the tables as it goes: the lookups stay index lookups.
             refresh_statistics(Person, SourceIdentity)
             analyze_at *= 4
-        if provision:
-            provision(result.people)
         if extend_lease:
             integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
         if progress:
