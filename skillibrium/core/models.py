@@ -5,7 +5,9 @@ from django.utils import timezone
 class AuditEntry(models.Model):
     """Who did what to the organization's integrations and people, and when."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="audit")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="audit", db_index=False
+    )
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -17,6 +19,8 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
+        # The audit log pages through one organization's entries, newest first.
+        indexes = [models.Index(fields=["organization", "-at", "-id"], name="audit_org_newest_first")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target}"
