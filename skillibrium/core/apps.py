@@ -5,4 +5,4 @@ class CoreConfig(AppConfig):
     name = "skillibrium.core"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the deploy checks
+        from . import bulk, checks  # noqa: F401 - registers the `any_of` lookup and the deploy checks

@@ -104,7 +104,7 @@ class Streaming:
         if not person_ids:
             return
         today = org_today(self.organization)
-        people = _considered(self.organization, None, today).filter(pk__in=person_ids)
+        people = _considered(self.organization, None, today).filter(pk__any_of=person_ids)
         for candidates in _chunks(people):
             plan = plan_provisioning(candidates, today=today, policy=self.policy, active_admins=0)
             plan.deactivate, plan.kept_last_admin = [], []

@@ -32,7 +32,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
         for m in Membership.objects.filter(organization_id=organization_id)
         .select_related("user")
         .annotate(email_key=Lower("user__email"))
-        .filter(email_key__in=unlinked)
+        .filter(email_key__any_of=unlinked)
     }
     result = []
     for p in people:
@@ -106,7 +106,7 @@ def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple
     rows = (
         Membership.objects.filter(organization_id=organization_id)
         .annotate(email_key=Lower("user__email"))
-        .filter(email_key__in=emails)
+        .filter(email_key__any_of=emails)
         .values_list(
             "email_key",
             "user_id",
@@ -178,7 +178,7 @@ def create_users(organization: Organization, people: list[Candidate], *, invite:
         return 0
     taken = set(
         User.objects.annotate(e=Lower("email"))
-        .filter(e__in=[c.email for c in people])
+        .filter(e__any_of=[c.email for c in people])
         .values_list("e", flat=True)
     )
     fresh = [c for c in people if c.email not in taken]
@@ -209,7 +209,7 @@ def set_active(
 ) -> int:
     if not people:
         return 0
-    User.objects.filter(pk__in=[c.user_id for c in people]).update(is_active=active)
+    User.objects.filter(pk__any_of=[c.user_id for c in people]).update(is_active=active)
     update_rows(Person, ["user"], ((c.person_id, c.user_id) for c in people))
     rows = [
         (

@@ -104,7 +104,7 @@ def resolve_references(integration: Integration) -> int:
 def _resolve_chunk(integration: Integration, groups: Groups, chunk: list[tuple[Any, ...]]) -> int:
     managers = dict(
         SourceIdentity.objects.filter(
-            integration=integration, merge_id__in={row[5] for row in chunk if row[5]}
+            integration=integration, merge_id__any_of={row[5] for row in chunk if row[5]}
         ).values_list("merge_id", "person_id")
     )
     changed: dict[int, tuple[Any, ...]] = {}

@@ -83,7 +83,7 @@ class _Columns:
         if names is None:
             return cls(None, {})
         wanted = list({r.manager for r in rows if r.manager})
-        found = SourceIdentity.objects.filter(integration=integration, merge_id__in=wanted)
+        found = SourceIdentity.objects.filter(integration=integration, merge_id__any_of=wanted)
         return cls(names, dict(found.values_list("merge_id", "person_id")))
 
 
@@ -92,8 +92,8 @@ def _rekey(integration: Integration, rows: list[Mapped]) -> None:
     each identity to its new id (matched by remote id), so people keep their records and nobody doubles."""
     by_remote = {r.remote_id: r.merge_id for r in rows if r.remote_id}
     stale = (
-        SourceIdentity.objects.filter(integration=integration, remote_id__in=list(by_remote))
-        .exclude(merge_id__in=list(by_remote.values()))
+        SourceIdentity.objects.filter(integration=integration, remote_id__any_of=list(by_remote))
+        .exclude(merge_id__any_of=list(by_remote.values()))
         .values_list("pk", "remote_id")
     )
     # An empty digest makes the page treat the record as changed, so every field is rewritten.
@@ -109,7 +109,7 @@ def upsert_page(
     known = {
         merge_id: _Known(pk, digest, person_id, category)
         for merge_id, pk, digest, person_id, category in SourceIdentity.objects.filter(
-            integration=integration, merge_id__in=list(digests)
+            integration=integration, merge_id__any_of=list(digests)
         ).values_list("merge_id", "pk", "digest", "person_id", "person__source_category")
     }
     fresh = [r for r in rows if r.merge_id not in known]
@@ -150,7 +150,7 @@ def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, _Same
     found = (
         Person.objects.filter(organization_id=integration.organization_id)
         .annotate(email_key=Lower("work_email"), here=Exists(here))
-        .filter(email_key__in=emails)
+        .filter(email_key__any_of=emails)
         .order_by()
         .values_list("email_key", "pk", "source_category", "here", "employment_status", "remote_was_deleted")
     )
