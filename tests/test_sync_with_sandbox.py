@@ -87,6 +87,28 @@ def test_managers_and_teams_follow_changes(sandbox: Sandbox) -> None:
     assert first.team == mover.team
 
 
+def test_a_relink_leaves_what_a_sync_did_meanwhile_alone(sandbox: Sandbox) -> None:
+    """The relink request loaded the integration before a sync ran and took the account's lease: completing
+    the relink must not write back the lease and watermark as they were."""
+    tenant = sandbox.tenant(size=10)
+    integration, admin = link(sandbox, make_org(), tenant)
+    loaded_by_the_request = Integration.objects.get(pk=integration.pk)
+    sync(integration)
+    assert integration.take_sync_lease(300, trigger=Trigger.SCHEDULE)
+    token = services.start_link(
+        organization=integration.organization, category="hris", email=admin.email, integration="workday"
+    )
+
+    services.complete_relink(
+        integration=loaded_by_the_request,
+        public_token=sandbox.complete_link(token, tenant),
+        membership=admin.membership,
+    )
+
+    now = Integration.objects.get(pk=integration.pk)
+    assert now.sync_lease_until is not None and now.sync_watermark == integration.sync_watermark is not None
+
+
 def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
     tenant = sandbox.tenant(size=25)
     org = make_org()

@@ -45,10 +45,14 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
         integration.linked_at = timezone.now()
         integration.linked_by = membership.user
         integration.next_sync_at = timezone.now()
+        changed = ["merge_account_id", "account_token", "linked_at", "linked_by", "next_sync_at"]
         if not same_account:
             integration.rekey_from_account = previous_account
             integration.sync_watermark = None
-        integration.save()
+            changed += ["rekey_from_account", "sync_watermark"]
+        # Only what the relink changed: a full save would write back the sync lease, health and watermark
+        # as they were when this request loaded them, over a sync that ran meanwhile.
+        integration.save(update_fields=changed)
         # Merge's LinkedAccount.linked webhook may have come first and started the catch-up already.
         catching_up = integration.health == Health.SYNCING
         integration.set_health(Health.SYNCING)
