@@ -122,12 +122,15 @@ def provision_organization(
     run: "SyncRun | None" = None,
     dry_run: bool = False,
     streamed: Changes | None = None,
+    everyone: bool = False,
 ) -> Changes:
-    """`streamed`: what Streaming already applied for this run's people; the rest of their plans is here."""
+    """`run`: the sync run this provisions for (None: an organization-wide pass); `everyone`: consider the
+    whole organization, not only the run's people; `streamed`: what Streaming already applied for the run's
+    people, whose plans are completed here."""
     organization = Organization.objects.get(pk=organization_id)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
     today = org_today(organization)
-    people = _considered(organization, run, today, streamed=streamed is not None)
+    people = _considered(organization, None if everyone else run, today, streamed=streamed is not None)
     members = Membership.objects.filter(organization=organization, user__is_active=True)
     admins = members.filter(role=Role.ADMIN).count()
 

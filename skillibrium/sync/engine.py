@@ -124,9 +124,7 @@ def _streaming(integration: Integration, trigger: Trigger, reported: object) -> 
 def _provision(integration: Integration, run: SyncRun, *, full_pass: bool, streamed: Changes | None) -> None:
     """After an outage, everyone is considered, so that evidence that arrived meanwhile applies once."""
     changes = provision_organization(
-        organization_id=integration.organization_id,
-        run=None if full_pass else run,
-        streamed=streamed,
+        organization_id=integration.organization_id, run=run, everyone=full_pass, streamed=streamed
     )
     run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
     run.warnings += [
