@@ -147,6 +147,19 @@ def refresh_statistics(*models_: type[models.Model]) -> None:
         cursor.execute(f"ANALYZE {tables}")
 
 
+class StatisticsAsTablesGrow:
+    """Refreshes these tables' statistics once `wrote()` is told of `first` rows, and again each time that
+    count grows fourfold; in between, the planner scales its estimates by the tables' size."""
+
+    def __init__(self, *models_: type[models.Model], first: int = 2000) -> None:
+        self.models, self.next = models_, first
+
+    def wrote(self, rows: int) -> None:
+        if rows >= self.next:
+            refresh_statistics(*self.models)
+            self.next *= 4
+
+
 @contextmanager
 def batch_transaction() -> Iterator[None]:
     """One transaction for a batch of a sync, planned for data in memory.

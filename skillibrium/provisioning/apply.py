@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
-from skillibrium.core.bulk import refresh_statistics
+from skillibrium.core.bulk import StatisticsAsTablesGrow
 from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from skillibrium.sync.models import SyncRun
 
 CHUNK = 2000
-STATISTICS_AFTER_USERS = 2000
 
 
 @dataclass
@@ -92,7 +91,10 @@ class Streaming:
     organization: Organization
     policy: ProvisioningPolicy
     changes: Changes = field(default_factory=Changes)
-    analyze_at: int = STATISTICS_AFTER_USERS
+    # The users table grows as this runs: keep each chunk's lookups by email on the index.
+    statistics: StatisticsAsTablesGrow = field(
+        default_factory=lambda: StatisticsAsTablesGrow(User, Membership)
+    )
 
     @classmethod
     def start(cls, organization_id: int) -> "Streaming":
@@ -111,9 +113,7 @@ class Streaming:
             _note(self.changes, plan, owners=set())
             with transaction.atomic():
                 _apply(self.organization, self.policy, plan, self.changes, None, False, False)
-        if self.changes.created >= self.analyze_at:
-            refresh_statistics(User, Membership)
-            self.analyze_at *= 4
+        self.statistics.wrote(self.changes.created)
 
 
 def provision_organization(
@@ -149,7 +149,7 @@ def provision_organization(
         pk for pk in Integration.objects.for_org(organization).values_list("linked_by_id", flat=True) if pk
     }
     changes = streamed if streamed is not None else Changes()
-    created_before, analyze_at = changes.created, STATISTICS_AFTER_USERS
+    created_before, statistics = changes.created, StatisticsAsTablesGrow(User, Membership)
     for candidates in _chunks(people):
         plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
@@ -159,10 +159,7 @@ def provision_organization(
             continue
         with transaction.atomic():
             _apply(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
-        if changes.created - created_before >= analyze_at:
-            # The users table grows as this runs: keep each chunk's lookups by email on the index.
-            refresh_statistics(User, Membership)
-            analyze_at *= 4
+        statistics.wrote(changes.created - created_before)
     if not dry_run:
         changes.released = _release_held(organization, today, policy)
     return changes

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from skillibrium.core.bulk import batch_transaction, refresh_statistics
+from skillibrium.core.bulk import StatisticsAsTablesGrow, batch_transaction
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
@@ -32,9 +32,6 @@ type Progress = Callable[[SyncRun], None]
 
 MAX_RECORD_ERRORS = 100
 WRITE_BATCH = 1000
-# A run that wrote this many rows refreshes the planner's statistics before querying what it wrote, and
-# again each time they grow fourfold (in between, the planner scales its estimates by the tables' size).
-STATISTICS_AFTER_ROWS = 2000
 SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], mapping.Mapped]]] = {
     Category.HRIS: ("employees", "hris.Employee", {"expand": "employments"}, mapping.employee),
     Category.CRM: ("users", "crm.User", {}, mapping.crm_user),
@@ -188,12 +185,13 @@ def _fetch(
     if integration.sync_watermark:
         params["modified_after"] = integration.sync_watermark.isoformat()
     newest = integration.sync_watermark
-    analyze_at = STATISTICS_AFTER_ROWS
+    # A first load grows the tables as it goes: the lookups stay index lookups.
+    statistics = StatisticsAsTablesGrow(Person, SourceIdentity)
     rows: dict[str, mapping.Mapped] = {}  # a few pages, written together: fewer, larger statements
     names: Groups | None = None
 
     def write() -> None:
-        nonlocal analyze_at, names
+        nonlocal names
         if integration.category == Category.HRIS and names is None:
             # Teams, groups and locations first (small lists), so that each batch is written with its names.
             refresh_groups(client, integration)
@@ -206,10 +204,7 @@ def _fetch(
         run.created += result.created
         run.updated += result.updated
         run.unchanged += result.unchanged
-        if run.created >= analyze_at:
-            # A first load grows the tables as it goes: the lookups stay index lookups.
-            refresh_statistics(Person, SourceIdentity)
-            analyze_at *= 4
+        statistics.wrote(run.created)
         if extend_lease:
             integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
         if progress:
