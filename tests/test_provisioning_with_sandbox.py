@@ -19,7 +19,7 @@ from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, 
 from skillibrium.sync.engine import preview_sync, sync_integration
 from skillibrium.sync.models import SyncRun, Trigger
 
-from .factories import make_org
+from .factories import make_org, make_user
 from .sandboxed import Sandbox, link
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +263,34 @@ def test_today_is_the_organization_s_own_date(monkeypatch: pytest.MonkeyPatch) -
         dt.date(2026, 11, 30),
         dt.date(2026, 11, 30),
     ]
+
+
+def test_new_records_get_one_user_per_email_and_existing_users_are_matched_not_doubled(
+    sandbox: Sandbox,
+) -> None:
+    """Four hires in one page: two sharing a new email (a data error at the source), one with a member's
+    email, one with the email of another organization's user."""
+    integration, admin, tenant, _ = setup(sandbox, size=12)
+    stranger = make_user(make_org(name="Elsewhere"))
+    emails = ["pat.shared@example.com", "pat.shared@example.com", admin.email, stranger.email]
+    for first, email in zip(("Pat", "Patricia", "Ada", "Sam"), emails, strict=True):
+        sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name=first, work_email=email)
+    sandbox.merge_sync()
+    users_before = User.objects.count()
+
+    run = sync(integration)
+
+    assert run.status == "succeeded" and run.provisioned == 1
+    assert User.objects.count() == users_before + 1
+    shared = User.objects.get(email="pat.shared@example.com")
+    people = Person.objects.for_org(integration.organization)
+    assert people.filter(work_email="pat.shared@example.com").count() == 2
+    assert people.filter(user=shared).count() == 1
+    assert people.get(work_email=stranger.email).user is None
+    conflicts = AuditEntry.objects.filter(organization=integration.organization, action="user.conflict")
+    assert list(conflicts.values_list("target", flat=True)) == [stranger.email]
+    admin.refresh_from_db()
+    assert admin.is_active and (admin.first_name, admin.membership.organization_id) == (
+        "Ada",
+        integration.organization_id,
+    )

@@ -1,9 +1,10 @@
 """Turn the directory into Skillibrium users: plan in chunks, hold what needs review, apply the rest."""
 
 import datetime as dt
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -58,28 +59,39 @@ def could_leave(today: dt.date) -> Q:
     return evidence & (Q(user__isnull=True) | Q(user__is_active=True))
 
 
-def _considered(
-    organization: Organization, run: "SyncRun | None", today: dt.date, *, streamed: bool = False
-) -> QuerySet[Person]:
-    """A run looks at the people it touched and those whose termination date has come; None means everyone."""
-    people = Person.objects.for_org(organization)
+def _healthy(organization: Organization) -> QuerySet[Person]:
+    """The organization's people, but for those whose source is not healthy: nothing of theirs applies."""
     unhealthy = Integration.objects.for_org(organization).exclude(health__in=[Health.HEALTHY, Health.SYNCING])
-    people = people.exclude(source_category__in=list(unhealthy.values_list("category", flat=True)))
-    if run is None:
-        return people
-    # Semi-joins rather than joins: no duplicate rows, so no DISTINCT over the whole organization per chunk.
+    categories = list(unhealthy.values_list("category", flat=True))
+    return Person.objects.for_org(organization).exclude(source_category__in=categories)
+
+
+def _of_run(people: QuerySet[Person], run: "SyncRun", today: dt.date, *, streamed: bool) -> QuerySet[Person]:
+    """A run looks at the people it touched, those whose termination date has come and those held."""
+    # Semi-joins rather than joins: no duplicate rows, so no DISTINCT over the whole organization.
     touched = Q(pk__in=SourceIdentity.objects.filter(seen_in_run=run.pk).values("person_id"))
     if streamed:
-        # Active users without evidence of leaving were done as their pages arrived (a new name, at most);
-        # the rest are planned again, now that every reference has been resolved.
-        touched &= Q(user__isnull=True) | Q(user__is_active=False) | could_leave(today)
+        # Its batches were planned as they were written, all but deactivations: only those who could leave
+        # are planned again, together, so that the safeguard counts every deactivation of the run at once.
+        touched &= could_leave(today)
     due = Q(user__is_active=True, termination_date__lte=today)
     held = Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING))
     return people.filter(touched | due | held)
 
 
-def _chunks(people: QuerySet[Person]) -> Iterator[list[Candidate]]:
-    return writes.candidate_chunks(people, CHUNK)
+def _ids(people: QuerySet[Person]) -> array[int]:
+    """Their ids, ascending, read once: a chunk then costs an index lookup, not the filter over everyone."""
+    return array("q", people.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=20_000))
+
+
+def _chunks(people: QuerySet[Person], ids: array[int] | None = None) -> Iterator[list[Candidate]]:
+    """Candidates in chunks: of all these people, or only of those with `ids` among them."""
+    if ids is None:
+        yield from writes.candidate_chunks(people, CHUNK)
+        return
+    for start in range(0, len(ids), CHUNK):
+        chunk = people.filter(pk__any_of=ids[start : start + CHUNK].tolist())
+        yield from writes.candidate_chunks(chunk, CHUNK)
 
 
 @dataclass
@@ -106,7 +118,7 @@ class Streaming:
         if not person_ids:
             return
         today = org_today(self.organization)
-        people = _considered(self.organization, None, today).filter(pk__any_of=person_ids)
+        people = _healthy(self.organization).filter(pk__any_of=person_ids)
         for candidates in _chunks(people):
             plan = plan_provisioning(candidates, today=today, policy=self.policy, active_admins=0)
             plan.deactivate, plan.kept_last_admin = [], []
@@ -114,6 +126,41 @@ class Streaming:
             with transaction.atomic():
                 _apply(self.organization, self.policy, plan, self.changes, None, False, False)
         self.statistics.wrote(self.changes.created)
+
+    def users_for_new_people(self, people: list[Mapping[str, Any]]) -> dict[int, int | None]:
+        """Plans people about to be written for the first time (their person columns, by position), so that
+        each person row is written once, with its user if it gets one. Only people whose email no user has:
+        the others (a member to match, someone else's email) are planned by the batch's pass once written."""
+        today = org_today(self.organization)
+        taken = writes.users_with_emails(p["work_email"] for p in people if p["work_email"])
+        first: dict[str, int] = {}  # email -> the first of these people with it
+        for index, person in enumerate(people):
+            first.setdefault(person["work_email"], index)
+        planned = [i for e, i in first.items() if e and e not in taken]
+        plan = plan_provisioning(
+            [_new_candidate(people[i]) for i in planned], today=today, policy=self.policy, active_admins=0
+        )
+        _note(self.changes, plan, owners=set())
+        user_ids = writes.insert_users(self.organization, plan.create, invite=self.policy.send_invitations)
+        self.changes.created += len(user_ids)
+        self.statistics.wrote(self.changes.created)
+        users = dict(zip((c.email for c in plan.create), user_ids, strict=True))
+        return {i: users.get(people[i]["work_email"]) for i in planned}
+
+
+def _new_candidate(person: Mapping[str, Any]) -> Candidate:
+    return Candidate(
+        person_id=0,
+        email=person["work_email"],
+        first_name=person["first_name"],
+        last_name=person["last_name"],
+        employment_status=person["employment_status"],
+        employment_type=person["employment_type"],
+        department=person.get("department", ""),
+        location=person.get("location", ""),
+        termination_date=person["termination_date"],
+        remote_was_deleted=person["remote_was_deleted"],
+    )
 
 
 def provision_organization(
@@ -130,13 +177,16 @@ def provision_organization(
     organization = Organization.objects.get(pk=organization_id)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
     today = org_today(organization)
-    people = _considered(organization, None if everyone else run, today, streamed=streamed is not None)
+    people, ids, leaving_ids = _healthy(organization), None, None
+    if run is not None and not everyone:
+        considered = _of_run(people, run, today, streamed=streamed is not None)
+        ids, leaving_ids = _ids(considered), _ids(considered.filter(could_leave(today)))
     members = Membership.objects.filter(organization=organization, user__is_active=True)
     admins = members.filter(role=Role.ADMIN).count()
 
     leaving = sum(
         len(plan_provisioning(c, today=today, policy=policy, active_admins=admins).deactivate)
-        for c in _chunks(people.filter(could_leave(today)))
+        for c in _chunks(people.filter(could_leave(today)), leaving_ids)
     )
     hold_deactivations = trips_safeguard(
         deactivations=leaving,
@@ -150,7 +200,7 @@ def provision_organization(
     }
     changes = streamed if streamed is not None else Changes()
     created_before, statistics = changes.created, StatisticsAsTablesGrow(User, Membership)
-    for candidates in _chunks(people):
+    for candidates in _chunks(people, ids):
         plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
         _note(changes, plan, owners)

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -173,35 +173,50 @@ def _unusable_password() -> str:
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
+def users_with_emails(emails: Iterable[str]) -> set[str]:
+    """The (lower-cased) emails among these that a user of any organization already has."""
+    wanted = list(emails)
+    found = User.objects.annotate(e=Lower("email")).filter(e__any_of=wanted).values_list("e", flat=True)
+    return set(found) if wanted else set()
+
+
 def create_users(organization: Organization, people: list[Candidate], *, invite: bool) -> int:
+    """Users for people the plan creates, linked to them. An email that already has a user (in another
+    organization, or a second record of the same email in this batch) gets none: users are one per email."""
     if not people:
         return 0
-    taken = set(
-        User.objects.annotate(e=Lower("email"))
-        .filter(e__any_of=[c.email for c in people])
-        .values_list("e", flat=True)
-    )
-    fresh = [c for c in people if c.email not in taken]
-    user_ids = insert_rows(
-        User,
-        ["email", "first_name", "last_name", "password"],
-        ((c.email, c.first_name, c.last_name, _unusable_password()) for c in fresh),
-    )
-    insert_rows(
-        Membership, ["user", "organization", "role"], ((pk, organization.pk, Role.MEMBER) for pk in user_ids)
-    )
+    taken = users_with_emails(c.email for c in people)
+    fresh, seen = [], set(taken)
+    for c in people:
+        if c.email not in seen:
+            seen.add(c.email)
+            fresh.append(c)
+    user_ids = insert_users(organization, fresh, invite=invite)
     update_rows(Person, ["user"], ((c.person_id, pk) for c, pk in zip(fresh, user_ids, strict=True)))
-    _audit(organization, "user.created", [(c.email, {"after": {"active": True}}) for c in fresh])
     _audit(
         organization,
         "user.conflict",
         [(c.email, {"reason": "email belongs to another organization"}) for c in people if c.email in taken],
     )
+    return len(user_ids)
+
+
+def insert_users(organization: Organization, people: list[Candidate], *, invite: bool) -> list[int]:
+    """New member users for people whose emails no user has, one each; returns their ids in order."""
+    user_ids = insert_rows(
+        User,
+        ["email", "first_name", "last_name", "password"],
+        ((c.email, c.first_name, c.last_name, _unusable_password()) for c in people),
+    )
+    insert_rows(
+        Membership, ["user", "organization", "role"], ((pk, organization.pk, Role.MEMBER) for pk in user_ids)
+    )
+    _audit(organization, "user.created", [(c.email, {"after": {"active": True}}) for c in people])
     if invite and user_ids:
         from skillibrium.notifications.tasks import send_invitations
 
         transaction.on_commit(lambda: send_invitations.enqueue(user_ids))
-    return len(user_ids)
+    return user_ids
 
 
 def set_active(

@@ -178,7 +178,7 @@ def _fetch(
     *,
     extend_lease: bool = True,
     progress: Progress | None = None,
-    provision: Callable[[list[int]], None] | None = None,
+    provision: Streaming | None = None,
 ) -> dt.datetime | None:
     path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
@@ -197,7 +197,10 @@ def _fetch(
             refresh_groups(client, integration)
             names = group_names(integration)
         with batch_transaction():
-            result = upsert_page(integration, list(rows.values()), run_id=run.pk, names=names)
+            users_for = provision.users_for_new_people if provision else None
+            result = upsert_page(
+                integration, list(rows.values()), run_id=run.pk, names=names, users_for=users_for
+            )
             if provision:
                 provision(result.people)
         rows.clear()
@@ -238,7 +241,7 @@ def _fetch_employment_changes(
     integration: Integration,
     run: SyncRun,
     newest: dt.datetime | None,
-    provision: Callable[[list[int]], None] | None,
+    provision: Streaming | None,
 ) -> dt.datetime | None:
     assert integration.sync_watermark is not None
     params = {"modified_after": integration.sync_watermark.isoformat(), "include_deleted_data": "true"}

@@ -1,5 +1,6 @@
 """Write one page of mapped records into the directory: only what changed, in a handful of queries."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,17 @@ IDENTITY_FIELDS = [
 ]
 
 
+# Given the columns of people about to be created: for those it has provisioned (by position), the user to
+# write with each, if any; the others are provisioned once written (PageResult.people).
+type UsersForNewPeople = Callable[[list[Mapping[str, Any]]], dict[int, int | None]]
+
+
 @dataclass
 class PageResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    people: list[int] = field(default_factory=list)  # whom the page created or changed
+    people: list[int] = field(default_factory=list)  # whom the page created or changed, left to provision
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,12 @@ def _rekey(integration: Integration, rows: list[Mapped]) -> None:
 
 
 def upsert_page(
-    integration: Integration, rows: list[Mapped], *, run_id: int, names: Groups | None = None
+    integration: Integration,
+    rows: list[Mapped],
+    *,
+    run_id: int,
+    names: Groups | None = None,
+    users_for: UsersForNewPeople | None = None,
 ) -> PageResult:
     if integration.rekey_from_account:
         _rekey(integration, rows)
@@ -129,7 +140,9 @@ def upsert_page(
     with transaction.atomic():
         update_rows(Person, [*columns.fields, "updated_at"], people)
         update_rows(SourceIdentity, IDENTITY_FIELDS, identities)
-        result.created, attached = _attach_fresh(integration, fresh, digests, columns, run_id=run_id)
+        result.created, attached = _attach_fresh(
+            integration, fresh, digests, columns, run_id=run_id, users_for=users_for
+        )
     result.people = [known[r.merge_id].person_id for r in changed] + attached
     return result
 
@@ -167,11 +180,13 @@ def _attach_fresh(
     columns: _Columns,
     *,
     run_id: int,
+    users_for: UsersForNewPeople | None,
 ) -> tuple[int, list[int]]:
     """A new record joins the person of the same email when it is the same human: someone from another
     source, or a former record of this one (a rehire under a new id). Two current records of one source that
     share an email are two people: one of them carries a data error, and neither takes the other's place.
-    Returns how many people it created and the people the rows belong to."""
+    Returns how many people it created and the people the rows belong to that provisioning has yet to see
+    (all but the new people `users_for` provisioned)."""
     if not rows:
         return 0, []
     same_email = _same_email(integration, rows)
@@ -191,9 +206,18 @@ def _attach_fresh(
             taken_over.append((match.person_id, *columns.values(row), integration.category, now))
             same_email[email] = _SameEmail(match.person_id, integration.category, live_here=True)
         owners.append(match.person_id)
-    created = iter(insert_rows(Person, ["organization", "source_category", *columns.fields], new_people))
+    users: dict[int, int | None] = {}
+    if users_for is not None and new_people:
+        users = users_for([dict(zip(columns.fields, p[2:], strict=True)) for p in new_people])
+    created_ids = insert_rows(
+        Person,
+        ["organization", "source_category", *columns.fields, "user"],
+        ((*person, users.get(i)) for i, person in enumerate(new_people)),
+    )
     update_rows(Person, [*columns.fields, "source_category", "updated_at"], taken_over)
+    created = iter(created_ids)
     people = [owner if owner is not None else next(created) for owner in owners]
+    provisioned = {created_ids[i] for i in users}
     insert_rows(
         SourceIdentity,
         ["integration", "person", "merge_id", *IDENTITY_FIELDS],
@@ -202,4 +226,4 @@ def _attach_fresh(
             for row, person in zip(rows, people, strict=True)
         ),
     )
-    return len(new_people), people
+    return len(new_people), [p for p in people if p not in provisioned]
