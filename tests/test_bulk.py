@@ -52,6 +52,26 @@ def test_any_of_finds_what_in_finds() -> None:
     assert User.objects.filter(pk__any_of=[u.pk for u in users[:2]]).count() == 2
 
 
+AWKWARD = ['say "hi"', "back\\slash\\", "{braces},commas", "NULL", "", "  spaced  ", "naïve ☃", "\t\n"]
+
+
+def test_texts_and_nulls_travel_intact_through_updates_and_lookups() -> None:
+    org = make_org()
+    ids = insert_rows(AuditEntry, ["organization", "action"], [(org.pk, "old")] * len(AWKWARD))
+    actor = User.objects.create_user("actor@any.example")
+
+    update_rows(
+        AuditEntry, ["target", "actor"], [(pk, text, None) for pk, text in zip(ids, AWKWARD, strict=True)]
+    )
+    update_rows(AuditEntry, ["actor"], [(ids[0], actor.pk)])
+
+    stored = AuditEntry.objects.filter(pk__in=ids).order_by("pk")
+    assert list(stored.values_list("target", flat=True)) == AWKWARD
+    assert list(stored.values_list("actor", flat=True)) == [actor.pk] + [None] * (len(AWKWARD) - 1)
+    found = AuditEntry.objects.filter(organization=org, target__any_of=[*AWKWARD[:4], "absent"])
+    assert sorted(found.values_list("target", flat=True)) == sorted(AWKWARD[:4])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_transaction_plans_for_memory_only_inside_itself() -> None:
     def random_page_cost() -> str:

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -213,15 +213,12 @@ def _fetch(
         if progress:
             progress(run)
 
-    pages = Prefetched(client.pages(path, params), depth=WRITE_BATCH // 100)
+    pages = Prefetched(_mapped(client.pages(path, params), to_mapped), depth=WRITE_BATCH // 100)
     for page in pages:
         run.pages += 1
-        for record in page:
-            try:
-                mapped = to_mapped(record)
-            except (BadRecord, KeyError, TypeError, ValueError) as error:
-                run.skip(record, error)
-                continue
+        for record, error in page.rejected:
+            run.skip(record, error)
+        for mapped in page.rows:
             rows[mapped.merge_id] = mapped
             if mapped.modified_at and (newest is None or mapped.modified_at > newest):
                 newest = mapped.modified_at
@@ -234,6 +231,26 @@ def _fetch(
     if integration.category == Category.HRIS and integration.sync_watermark:
         newest = _fetch_employment_changes(client, integration, run, newest, provision)
     return newest
+
+
+@dataclass
+class _MappedPage:
+    rows: list[mapping.Mapped]
+    rejected: list[tuple[mapping.Record, Exception]]
+
+
+def _mapped(
+    pages: Iterator[list[mapping.Record]], to_mapped: Callable[[mapping.Record], mapping.Mapped]
+) -> Iterator[_MappedPage]:
+    """Pages as directory rows, mapped in the fetching thread: while a batch is written, not after."""
+    for page in pages:
+        mapped = _MappedPage([], [])
+        for record in page:
+            try:
+                mapped.rows.append(to_mapped(record))
+            except (BadRecord, KeyError, TypeError, ValueError) as error:
+                mapped.rejected.append((record, error))
+        yield mapped
 
 
 def _fetch_employment_changes(

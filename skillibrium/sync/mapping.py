@@ -2,7 +2,7 @@
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -38,11 +38,12 @@ class Mapped:
     team: str = ""
     groups: tuple[str, ...] = ()
     location: str = ""
+    digest: str = field(init=False)  # of what the directory keeps: an unchanged record costs no write
 
-    @property
-    def digest(self) -> str:
+    def __post_init__(self) -> None:
         data = [self.person, self.manager, self.team, self.groups, self.location, self.remote_id]
-        return hashlib.blake2b(orjson.dumps(data, default=str), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(orjson.dumps(data, default=str), digest_size=16).hexdigest()
+        object.__setattr__(self, "digest", digest)
 
 
 def _text(value: Any, limit: int = 255) -> str:
