@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
@@ -66,22 +66,27 @@ def _healthy(organization: Organization) -> QuerySet[Person]:
     return Person.objects.for_org(organization).exclude(source_category__in=categories)
 
 
-def _of_run(people: QuerySet[Person], run: "SyncRun", today: dt.date, *, streamed: bool) -> QuerySet[Person]:
-    """A run looks at the people it touched, those whose termination date has come and those held."""
-    # Semi-joins rather than joins: no duplicate rows, so no DISTINCT over the whole organization.
-    touched = Q(pk__in=SourceIdentity.objects.filter(seen_in_run=run.pk).values("person_id"))
+def _of_run(
+    people: QuerySet[Person], run: "SyncRun", today: dt.date, *, streamed: bool
+) -> tuple[array[int], array[int]]:
+    """Whom a run looks at: the people it touched, those whose termination date has come and those held
+    (ids, ascending); and which of them could leave. Read once, each part by its own index or scan: a chunk
+    then costs an index lookup, not this filter over the whole organization."""
+    touched = people.filter(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk)))
     if streamed:
         # Its batches were planned as they were written, all but deactivations: only those who could leave
         # are planned again, together, so that the safeguard counts every deactivation of the run at once.
-        touched &= could_leave(today)
-    due = Q(user__is_active=True, termination_date__lte=today)
-    held = Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING))
-    return people.filter(touched | due | held)
-
-
-def _ids(people: QuerySet[Person]) -> array[int]:
-    """Their ids, ascending, read once: a chunk then costs an index lookup, not the filter over everyone."""
-    return array("q", people.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=20_000))
+        touched = touched.filter(could_leave(today))
+    due = people.filter(user__is_active=True, termination_date__lte=today)
+    held = people.filter(Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING)))
+    leaving = ExpressionWrapper(could_leave(today), output_field=BooleanField())
+    parts = [part.annotate(leaving=leaving).values_list("pk", "leaving") for part in (touched, due, held)]
+    ids, leaving_ids = array("q"), array("q")
+    for pk, could in parts[0].union(*parts[1:]).order_by("pk").iterator(chunk_size=20_000):
+        ids.append(pk)
+        if could:
+            leaving_ids.append(pk)
+    return ids, leaving_ids
 
 
 def _chunks(people: QuerySet[Person], ids: array[int] | None = None) -> Iterator[list[Candidate]]:
@@ -179,8 +184,7 @@ def provision_organization(
     today = org_today(organization)
     people, ids, leaving_ids = _healthy(organization), None, None
     if run is not None and not everyone:
-        considered = _of_run(people, run, today, streamed=streamed is not None)
-        ids, leaving_ids = _ids(considered), _ids(considered.filter(could_leave(today)))
+        ids, leaving_ids = _of_run(people, run, today, streamed=streamed is not None)
     members = Membership.objects.filter(organization=organization, user__is_active=True)
     admins = members.filter(role=Role.ADMIN).count()
 
