@@ -80,7 +80,11 @@ def _of_run(
     due = people.filter(user__is_active=True, termination_date__lte=today)
     held = people.filter(Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING)))
     leaving = ExpressionWrapper(could_leave(today), output_field=BooleanField())
-    parts = [part.annotate(leaving=leaving).values_list("pk", "leaving") for part in (touched, due, held)]
+    # Unordered parts (SQLite allows no ORDER BY inside a UNION), ordered as a whole.
+    parts = [
+        part.annotate(leaving=leaving).order_by().values_list("pk", "leaving")
+        for part in (touched, due, held)
+    ]
     ids, leaving_ids = array("q"), array("q")
     for pk, could in parts[0].union(*parts[1:]).order_by("pk").iterator(chunk_size=20_000):
         ids.append(pk)
