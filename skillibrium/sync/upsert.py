@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from skillibrium.core.bulk import insert_rows, update_rows
-from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
+from skillibrium.directory.models import EmploymentStatus, GroupKind, Person, SourceIdentity
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 
@@ -84,6 +84,14 @@ class _Columns:
         names = named(self.names, row.team, row.groups, row.location)
         return (*values, *names, self.managers.get(row.manager))
 
+    def names_known(self, row: Mapped) -> bool:
+        """Whether every team, group and location the record refers to was in the account's lists."""
+        if self.names is None:
+            return True
+        refs = [(GroupKind.TEAM, row.team), (GroupKind.LOCATION, row.location)]
+        refs += [(GroupKind.GROUP, group) for group in row.groups]
+        return all((kind, merge_id) in self.names for kind, merge_id in refs if merge_id)
+
     @classmethod
     def of(cls, integration: Integration, rows: list[Mapped], names: Groups | None) -> "_Columns":
         if names is None:
@@ -129,6 +137,11 @@ def upsert_page(
     authoritative = integration.category == Category.HRIS
     now = timezone.now()
     columns = _Columns.of(integration, [*fresh, *changed], names)
+    for row in [*fresh, *changed]:
+        if not columns.names_known(row):
+            # A group created after this run fetched the lists: no digest, so that the next time the record
+            # is read (Merge still mid-sync holds the watermark back) its names are written, not skipped.
+            digests[row.merge_id] = ""
     people = [
         (known[r.merge_id].person_id, *columns.values(r), now)
         for r in changed
