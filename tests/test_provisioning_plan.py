@@ -87,3 +87,18 @@ def test_mass_deactivation_safeguard(leaving: int, users: int, trips: bool) -> N
     assert (
         trips_safeguard(deactivations=leaving, provisioned_users=users, percent=20, minimum_users=10) is trips
     )
+
+
+def test_item_3_a_rejected_deactivation_is_kept_until_its_evidence_changes() -> None:
+    """Issue item 3: the plan leaves a rejected leaver alone on the same evidence and asks again on new."""
+    today = dt.date(2026, 12, 1)
+    leaver = candidate(1, user_id=1, user_active=True, termination_date=dt.date(2026, 11, 30))
+    rejected = {1: (7, leaver.evidence_key())}
+    same = plan_provisioning([leaver], today=today, policy=Policy(), active_admins=1, rejected=rejected)
+    assert (same.deactivate, same.kept_rejected) == ([], [leaver])
+
+    deleted = candidate(
+        1, user_id=1, user_active=True, termination_date=dt.date(2026, 11, 30), remote_was_deleted=True
+    )
+    new = plan_provisioning([deleted], today=today, policy=Policy(), active_admins=1, rejected=rejected)
+    assert (new.deactivate, new.reconsidered) == ([deleted], {1: 7})

@@ -294,3 +294,37 @@ def test_new_records_get_one_user_per_email_and_existing_users_are_matched_not_d
         "Ada",
         integration.organization_id,
     )
+
+
+def test_item_3_a_rejected_deactivation_stays_rejected_until_new_evidence(sandbox: Sandbox) -> None:
+    """Issue item 3: once the held batch is decided, the rejected leaver is alone under the safeguard's
+    threshold: the next runs neither deactivate them nor ask again; a deletion at the source asks again,
+    saying why."""
+    integration, admin, tenant, client = setup(sandbox)
+    leavers = provisioned(integration)[:10]
+    terminate(sandbox, tenant, leavers)
+    sync(integration)
+    kept = HeldChange.objects.get(person=leavers[0], status=HoldStatus.PENDING)
+    client.post(reverse("provisioning:decide"), {"decision": "reject", "held": [kept.pk]})
+    client.post(reverse("provisioning:decide"), {"decision": "approve", "scope": "all"})
+
+    for _ in range(2):
+        run = sync(integration)
+        assert (run.deactivated, run.held) == (0, 0)
+        assert User.objects.get(pk=leavers[0].user_id).is_active
+        assert not HeldChange.objects.filter(person=leavers[0], status=HoldStatus.PENDING).exists()
+
+    sandbox.control("DELETE", f"tenants/{tenant['id']}/people/{leavers[0].identities.get().remote_id}")
+    sandbox.merge_sync()
+    run = sync(integration)
+
+    assert (run.deactivated, run.held) == (0, 1)
+    again = HeldChange.objects.get(person=leavers[0], status=HoldStatus.PENDING)
+    assert (again.reason, again.previous_id, again.evidence) == (
+        HoldReason.NEW_EVIDENCE,
+        kept.pk,
+        "deleted in the source system",
+    )
+    assert User.objects.get(pk=leavers[0].user_id).is_active
+    page = client.get(reverse("provisioning:review")).content.decode()
+    assert f"New since {admin.email} rejected it" in page and kept.evidence in page

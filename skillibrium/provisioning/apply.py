@@ -193,8 +193,11 @@ def provision_organization(
     admins = members.filter(role=Role.ADMIN).count()
 
     leaving = sum(
-        len(plan_provisioning(c, today=today, policy=policy, active_admins=admins).deactivate)
-        for c in _chunks(people.filter(could_leave(today)), leaving_ids)
+        len(plan.deactivate) - len(plan.reconsidered)
+        for plan in (
+            _plan(c, today=today, policy=policy, active_admins=admins)
+            for c in _chunks(people.filter(could_leave(today)), leaving_ids)
+        )
     )
     hold_deactivations = trips_safeguard(
         deactivations=leaving,
@@ -209,7 +212,7 @@ def provision_organization(
     changes = streamed if streamed is not None else Changes()
     created_before, statistics = changes.created, StatisticsAsTablesGrow(User, Membership)
     for candidates in _chunks(people, ids):
-        plan = plan_provisioning(candidates, today=today, policy=policy, active_admins=admins)
+        plan = _plan(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
         _note(changes, plan, owners)
         if dry_run:
@@ -223,6 +226,17 @@ def provision_organization(
     return changes
 
 
+def _plan(
+    candidates: list[Candidate], *, today: dt.date, policy: ProvisioningPolicy, active_admins: int
+) -> Plan:
+    """The chunk's plan, knowing which of its leavers an admin chose to keep (one query, for those only)."""
+    leavers = [c.person_id for c in candidates if c.user_active and c.leaving_evidence(today)]
+    rejected = writes.rejected_deactivations(leavers)
+    return plan_provisioning(
+        candidates, today=today, policy=policy, active_admins=active_admins, rejected=rejected
+    )
+
+
 def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_everything: bool) -> None:
     """What applying would do, counted the way _apply counts it."""
     if hold_everything:
@@ -234,7 +248,8 @@ def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_
     if hold_deactivations:
         changes.held += len(plan.deactivate)
     else:
-        changes.deactivated += len(plan.deactivate)
+        changes.held += len(plan.reconsidered)
+        changes.deactivated += len(plan.deactivate) - len(plan.reconsidered)
 
 
 def _note(changes: Changes, plan: Plan, owners: set[int]) -> None:
@@ -263,8 +278,13 @@ def _apply(
     elif hold_deactivations:
         held += [(c, ChangeKind.DEACTIVATE, HoldReason.MASS_DEACTIVATION) for c in plan.deactivate]
         plan.deactivate = []
+    else:
+        # Rejected before: the admin decides again, now with the new evidence, rather than the run.
+        again = [c for c in plan.deactivate if c.person_id in plan.reconsidered]
+        held += [(c, ChangeKind.DEACTIVATE, HoldReason.NEW_EVIDENCE) for c in again]
+        plan.deactivate = [c for c in plan.deactivate if c.person_id not in plan.reconsidered]
     today = org_today(organization)
-    changes.held += writes.hold(organization, held, run=run, today=today)
+    changes.held += writes.hold(organization, held, run=run, today=today, previous=plan.reconsidered)
     changes.created += writes.create_users(organization, plan.create, invite=policy.send_invitations)
     changes.reactivated += writes.set_active(organization, plan.reactivate, active=True)
     changes.deactivated += writes.set_active(organization, plan.deactivate, active=False, today=today)

@@ -39,6 +39,7 @@ class ChangeKind(models.TextChoices):
 class HoldReason(models.TextChoices):
     MASS_DEACTIVATION = "mass_deactivation", "Mass-deactivation safeguard"
     RECONNECTION_REVIEW = "reconnection_review", "Review after reconnection"
+    NEW_EVIDENCE = "new_evidence", "New evidence since a rejection"
 
 
 class HoldStatus(models.TextChoices):
@@ -57,6 +58,10 @@ class HeldChange(models.Model):
     reason = models.CharField(max_length=32, choices=HoldReason.choices)
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.PENDING)
     evidence = models.CharField(max_length=255, blank=True)
+    # The facts decided on (Candidate.evidence_key): a rejection holds until they change.
+    evidence_key = models.CharField(max_length=128, blank=True)
+    # The rejected change this one asks about again, now that the evidence changed.
+    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     run = models.ForeignKey(
         "sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,6 +1,7 @@
 """Decide, without touching the database, who gets a Skillibrium user, who is updated, who loses access."""
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +38,12 @@ class Candidate:
             return f"terminated on {self.termination_date.isoformat()}"
         return ""
 
+    def evidence_key(self) -> str:
+        """The facts a decision on deactivating this person was about: a change in any is new evidence."""
+        return (
+            f"deleted={self.remote_was_deleted};status={self.employment_status};ends={self.termination_date}"
+        )
+
     def is_admitted(self, policy: Admits, today: dt.date) -> bool:
         admitted = policy.admits(
             status=self.employment_status,
@@ -54,6 +61,10 @@ class Plan:
     update: list[Candidate] = field(default_factory=list)
     deactivate: list[Candidate] = field(default_factory=list)
     kept_last_admin: list[Candidate] = field(default_factory=list)
+    # Deactivations an admin rejected on the same evidence: left alone, not asked again.
+    kept_rejected: list[Candidate] = field(default_factory=list)
+    # Deactivations rejected before on other evidence: person id -> the rejected held change, to ask again.
+    reconsidered: dict[int, int] = field(default_factory=dict)
     admins_left: int = 0
 
     @property
@@ -61,9 +72,18 @@ class Plan:
         return not (self.create or self.reactivate or self.update or self.deactivate)
 
 
+type Rejections = Mapping[int, tuple[int, str]]  # person id -> (rejected held change, its evidence key)
+
+
 def plan_provisioning(
-    candidates: list[Candidate], *, today: dt.date, policy: Admits, active_admins: int
+    candidates: list[Candidate],
+    *,
+    today: dt.date,
+    policy: Admits,
+    active_admins: int,
+    rejected: Rejections | None = None,
 ) -> Plan:
+    """`rejected`: the latest deactivation an admin rejected, of those people who have one."""
     plan = Plan(admins_left=active_admins)
     for c in candidates:
         if c.user_id is None:
@@ -71,11 +91,17 @@ def plan_provisioning(
                 plan.create.append(c)
             continue
         if c.user_active and c.leaving_evidence(today):
+            previous = (rejected or {}).get(c.person_id)
+            if previous is not None and previous[1] == c.evidence_key():
+                plan.kept_rejected.append(c)
+                continue
             if c.user_is_admin and plan.admins_left <= 1:
                 plan.kept_last_admin.append(c)
                 continue
             plan.admins_left -= c.user_is_admin
             plan.deactivate.append(c)
+            if previous is not None:
+                plan.reconsidered[c.person_id] = previous[0]
         elif not c.user_active and c.is_admitted(policy, today):
             plan.reactivate.append(c)
         elif (c.first_name, c.last_name) != (c.user_first_name, c.user_last_name) and c.user_active:

@@ -51,7 +51,7 @@ def policy(request: HttpRequest, membership: Membership) -> HttpResponse:
 @admin_view
 def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     held = HeldChange.objects.filter(organization=membership.organization).select_related(
-        "person", "decided_by"
+        "person", "decided_by", "previous__decided_by"
     )
     pending = held.filter(status=HoldStatus.PENDING)
     decided = Paginator(held.exclude(status=HoldStatus.PENDING), 25).get_page(request.GET.get("page"))

@@ -17,8 +17,8 @@ from skillibrium.core.bulk import insert_rows, update_rows
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
 
-from .models import ChangeKind, HeldChange, HoldReason
-from .plan import Candidate
+from .models import ChangeKind, HeldChange, HoldReason, HoldStatus
+from .plan import Candidate, Rejections
 
 if TYPE_CHECKING:
     from skillibrium.sync.models import SyncRun
@@ -260,13 +260,32 @@ def update_profiles(organization: Organization, people: list[Candidate]) -> int:
     return len(people)
 
 
+def rejected_deactivations(person_ids: list[int]) -> Rejections:
+    """Of these people, the latest deactivation an admin rejected: its id and the evidence it was about."""
+    if not person_ids:
+        return {}
+    rows = (
+        HeldChange.objects.filter(
+            person__pk__any_of=person_ids, kind=ChangeKind.DEACTIVATE, status=HoldStatus.REJECTED
+        )
+        .order_by("person_id", "-decided_at", "-id")
+        .values_list("person_id", "pk", "evidence_key")
+    )
+    latest: dict[int, tuple[int, str]] = {}
+    for person_id, pk, key in rows:
+        latest.setdefault(person_id, (pk, key))
+    return latest
+
+
 def hold(
     organization: Organization,
     changes: list[tuple[Candidate, ChangeKind, HoldReason]],
     *,
     run: "SyncRun | None",
     today: dt.date,
+    previous: Mapping[int, int] | None = None,
 ) -> int:
+    """`previous`: person id -> the rejected change a held deactivation asks about again."""
     created = HeldChange.objects.bulk_create(
         [
             HeldChange(
@@ -276,6 +295,8 @@ def hold(
                 reason=reason,
                 run=run,
                 evidence=c.leaving_evidence(today),
+                evidence_key=c.evidence_key() if kind == ChangeKind.DEACTIVATE else "",
+                previous_id=(previous or {}).get(c.person_id) if kind == ChangeKind.DEACTIVATE else None,
             )
             for c, kind, reason in changes
         ],
