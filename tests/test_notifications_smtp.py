@@ -127,3 +127,21 @@ def test_a_mail_server_outage_loses_no_alert(inbox: Inbox, settings: Settings) -
     send_due_reminders()
 
     assert inbox.subjects == ["[Sandbox] Action required: relink your Workday integration"]
+
+
+def test_after_scheduler_downtime_only_the_latest_due_reminder_goes_out(inbox: Inbox) -> None:
+    """Issue item 14: the scheduler was down for eight days; the 1-, 3- and 7-day reminders are not all
+    sent at once when it is back: one reminder, the 7-day one, and none of the missed ones later."""
+    integration, _ = broken_integration()
+    notify_health_change(integration)
+    start = integration.health_changed_at
+
+    send_due_reminders(now=start + dt.timedelta(days=8))
+    send_due_reminders(now=start + dt.timedelta(days=9))
+
+    assert inbox.subjects == [
+        "[Sandbox] Action required: relink your Workday integration",
+        "[Sandbox] Reminder: your Workday integration still needs relinking",
+    ]
+    body = inbox.messages[1].get_payload(decode=True).decode()
+    assert "7 days" in body

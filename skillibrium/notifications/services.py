@@ -102,16 +102,18 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
     sent = 0
     for integration in Integration.objects.needing_action().filter(is_paused=False):
         sent += _send_broken(integration)  # only if it could not be sent when the connection broke
-        for days in REMINDER_DAYS:
-            if now - integration.health_changed_at >= dt.timedelta(days=days):
-                title = f"Reminder: your {integration.provider_name} integration still needs relinking"
-                sent += _send(
-                    integration,
-                    f"reminder_{days}",
-                    title,
-                    "notifications/health_change.txt",
-                    reminder_days=days,
-                )
+        # After the scheduler was down, only the latest reminder due goes out, not every one it missed.
+        broken_for = now - integration.health_changed_at
+        due = [days for days in REMINDER_DAYS if broken_for >= dt.timedelta(days=days)]
+        if due:
+            title = f"Reminder: your {integration.provider_name} integration still needs relinking"
+            sent += _send(
+                integration,
+                f"reminder_{due[-1]}",
+                title,
+                "notifications/health_change.txt",
+                reminder_days=due[-1],
+            )
     return sent
 
 
