@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,44 +10,17 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
+from merge_sandbox import launch
+
 API_KEY = "sandbox-production-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def running_sandbox(workdir: Path) -> Iterator[tuple[str, int]]:
     """Yield the sandbox's URL and pid; periodic Merge syncs are off so that only the bench moves data."""
-    port = free_port()
-    env = os.environ | {"MERGE_SANDBOX_API_KEY": API_KEY, "MERGE_SANDBOX_SYNC_INTERVAL": "0"}
-    env.pop("MERGE_SANDBOX_WEBHOOK_URL", None)
-    log = (workdir / "sandbox.log").open("wb")
-    command = [sys.executable, "-m", "merge_sandbox", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--db", str(workdir / "sandbox.sqlite3")], cwd=REPO, env=env, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/_sandbox/health", timeout=1).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
-            time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-        log.close()
+    env = {"MERGE_SANDBOX_API_KEY": API_KEY}
+    with launch.running_sandbox(workdir / "sandbox.sqlite3", env=env, log=workdir / "sandbox.log") as sandbox:
+        yield sandbox.url, sandbox.process.pid
 
 
 class Control:

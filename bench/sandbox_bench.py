@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,16 +23,11 @@ from typing import Any
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
+from merge_sandbox import launch
+
 KEY = "bench-production-key"
 PAGE_TARGET_MS = 15.0
 RSS_TARGET_MB = 1536.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -48,46 +41,11 @@ def _peak_rss_mb(pid: int) -> float:
 @contextmanager
 def running_sandbox() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     workdir = Path(tempfile.mkdtemp(prefix="merge-sandbox-bench-"))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "MERGE_SANDBOX_API_KEY": KEY,
-        "MERGE_SANDBOX_SYNC_INTERVAL": "0",
-        "PYTHONPATH": str(REPO),
-    }
-    env.pop("MERGE_SANDBOX_WEBHOOK_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "merge_sandbox",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(workdir / "bench.sqlite3"),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_sandbox/health", timeout=1).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the sandbox did not start")
-            time.sleep(0.1)
-        yield url, process
+        env, log = {"MERGE_SANDBOX_API_KEY": KEY}, workdir / "sandbox.log"
+        with launch.running_sandbox(workdir / "bench.sqlite3", env=env, log=log) as sandbox:
+            yield sandbox.url, sandbox.process
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -8,6 +8,8 @@ from skillibrium.accounts.models import Organization, Role, User
 from skillibrium.integrations import services
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
+from skillibrium.sync.engine import sync_integration
+from skillibrium.sync.models import SyncRun, Trigger
 
 from .factories import make_user
 
@@ -53,3 +55,11 @@ def link(
         organization=organization, category=category, public_token=public, membership=admin.membership
     )
     return integration, admin
+
+
+def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
+    """A sync that must run (nothing else holds the account); the integration is read again after it."""
+    run = sync_integration(integration_id=integration.pk, trigger=trigger)
+    assert run is not None
+    integration.refresh_from_db()
+    return run

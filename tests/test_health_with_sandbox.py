@@ -14,24 +14,12 @@ from skillibrium.integrations import monitor, services
 from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.models import DelegationStatus, Integration, PlatformIncident
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, Trigger
 
 from .factories import make_org
-from .sandboxed import Sandbox, link
+from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    return Sandbox(merge)
-
-
-def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
-    run = sync_integration(integration_id=integration.pk, trigger=trigger)
-    assert run is not None
-    integration.refresh_from_db()
-    return run
 
 
 def linked(

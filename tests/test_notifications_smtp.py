@@ -10,12 +10,12 @@ from aiosmtpd.controller import Controller
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
+from merge_sandbox.launch import free_port
 from skillibrium.accounts.models import Role
 from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.health import record_success
 from skillibrium.notifications.services import notify_health_change, send_due_reminders
 
-from .conftest import free_port
 from .factories import make_integration, make_org, make_user
 
 pytestmark = pytest.mark.django_db

@@ -20,20 +20,9 @@ from skillibrium.sync.engine import preview_sync, sync_integration
 from skillibrium.sync.models import SyncRun, Trigger
 
 from .factories import make_org, make_user
-from .sandboxed import Sandbox, link
+from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    return Sandbox(merge)
-
-
-def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
-    run = sync_integration(integration_id=integration.pk, trigger=trigger)
-    assert run is not None
-    return run
 
 
 def setup(sandbox: Sandbox, size: int = 30) -> tuple[Integration, User, dict[str, str], Client]:

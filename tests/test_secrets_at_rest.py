@@ -25,11 +25,6 @@ from .sandboxed import Sandbox, link
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    return Sandbox(merge)
-
-
 def link_both(sandbox: Sandbox, organization: Organization) -> list[Integration]:
     hris, admin = link(sandbox, organization, sandbox.tenant(provider="workday", size=8))
     crm, _ = link(sandbox, organization, sandbox.tenant(provider="hubspot", size=6), Category.CRM)

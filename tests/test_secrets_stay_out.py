@@ -19,19 +19,13 @@ from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeClient
 from skillibrium.sync import engine
-from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, Trigger
 
 from .factories import make_integration, make_org, make_user
 from .rawdb import tables_holding
-from .sandboxed import Sandbox, link
+from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    return Sandbox(merge)
 
 
 @pytest.fixture
@@ -53,12 +47,6 @@ def token_of(integration: Integration) -> str:
     return Integration.objects.get(pk=integration.pk).account_token
 
 
-def sync(integration: Integration) -> SyncRun:
-    run = sync_integration(integration_id=integration.pk, trigger=Trigger.ADMIN)
-    assert run is not None
-    return run
-
-
 def admin_client(admin: User) -> Client:
     client = Client()
     client.force_login(admin)
@@ -78,9 +66,9 @@ def test_sync_and_relink_log_no_token_even_at_debug(
 ) -> None:
     tenant = sandbox.tenant(size=12)
     integration, admin = link(sandbox, make_org(), tenant)
-    assert sync(integration).status == RunStatus.SUCCEEDED
+    assert sync(integration, Trigger.ADMIN).status == RunStatus.SUCCEEDED
     relink(sandbox, integration, admin, tenant)
-    assert sync(integration).status == RunStatus.SUCCEEDED
+    assert sync(integration, Trigger.ADMIN).status == RunStatus.SUCCEEDED
 
     logged = logged_text(everything_logged)
     assert "HTTP Request: GET" in logged  # httpx's own debug lines were captured
@@ -90,7 +78,7 @@ def test_sync_and_relink_log_no_token_even_at_debug(
 def test_support_diagnostics_audit_csv_and_emails_hold_no_token(sandbox: Sandbox) -> None:
     tenant = sandbox.tenant(size=10)
     integration, admin = link(sandbox, make_org(), tenant)
-    sync(integration)
+    sync(integration, Trigger.ADMIN)
     relink(sandbox, integration, admin, tenant)
     client = admin_client(admin)
 
@@ -130,7 +118,7 @@ def test_a_merge_error_echoing_the_token_is_masked_wherever_it_goes(
     integration.account_token = token = secrets.token_urlsafe(24)
     integration.save()
 
-    run = sync(integration)
+    run = sync(integration, Trigger.ADMIN)
     integration.refresh_from_db()
     support.file_support_request(integration=integration, membership=admin.membership, message="Help")
     edit_page = admin_client(admin).get(reverse("integrations:edit", args=[integration.pk])).content.decode()

@@ -2,6 +2,7 @@
 wrongful deactivation. These commit to the database, because real worker processes take part."""
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -15,6 +16,7 @@ import orjson
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import User
@@ -26,24 +28,9 @@ from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 
 from .conftest import ROOT
 from .factories import make_org
-from .sandboxed import Sandbox, link
+from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    sandbox = Sandbox(merge)
-    yield sandbox
-    sandbox.control("DELETE", "faults")
-    sandbox.control("DELETE", "outage")
-
-
-def run(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
-    result = sync_integration(integration_id=integration.pk, trigger=trigger)
-    assert result is not None
-    integration.refresh_from_db()
-    return result
 
 
 def assert_matches_source(sandbox: Sandbox, integration: Integration, tenant_id: str) -> None:
@@ -88,7 +75,7 @@ def test_worker_killed_mid_sync_is_redone_with_the_same_result(sandbox: Sandbox)
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "sync_account", str(integration.pk)],
         cwd=ROOT,
-        env=subprocess_env(SKILLIBRIUM_SYNC_LEASE_SECONDS="2"),
+        env=subprocess_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -105,9 +92,13 @@ def test_worker_killed_mid_sync_is_redone_with_the_same_result(sandbox: Sandbox)
     worker.wait()
     sandbox.control("DELETE", "faults")
     assert Person.objects.for_org(integration.organization).count() < 2500  # it really died mid-way
-    time.sleep(2.5)  # the dead worker's lease expires
+    assert sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE) is None  # still held
+    # The dead worker's lease runs out: moved into the past rather than waited for.
+    Integration.objects.filter(pk=integration.pk).update(
+        sync_lease_until=timezone.now() - dt.timedelta(seconds=1)
+    )
 
-    redo = run(integration)
+    redo = sync(integration)
 
     assert redo.status == RunStatus.SUCCEEDED
     interrupted = SyncRun.objects.filter(integration=integration).exclude(pk=redo.pk).get()
@@ -119,7 +110,7 @@ def test_merge_outage_mid_run_changes_nothing_then_recovers(sandbox: Sandbox, se
     settings.MERGE_RETRY_ATTEMPTS = 1
     tenant = sandbox.tenant(size=350, seed=12)
     integration, _ = link(sandbox, make_org(), tenant)
-    run(integration, Trigger.SETUP)
+    sync(integration, Trigger.SETUP)
     for person in Person.objects.for_org(integration.organization).filter(user__isnull=False)[:3]:
         sandbox.control(
             "POST", f"tenants/{tenant['id']}/people/{person.identities.get().remote_id}/terminate"
@@ -131,7 +122,7 @@ def test_merge_outage_mid_run_changes_nothing_then_recovers(sandbox: Sandbox, se
     sandbox.control("PUT", "faults", latency_ms=250)
     threading.Timer(0.9, lambda: sandbox.control("POST", "outage", mode="503")).start()
 
-    failed = run(integration)
+    failed = sync(integration)
 
     assert failed.status == RunStatus.FAILED and failed.deactivated == 0
     assert (integration.health, integration.cause) == (Health.DEGRADED, Cause.MERGE_OUTAGE)
@@ -141,7 +132,7 @@ def test_merge_outage_mid_run_changes_nothing_then_recovers(sandbox: Sandbox, se
     assert integration.sync_watermark is None and watermark is not None
     sandbox.control("DELETE", "outage")
     sandbox.control("DELETE", "faults")
-    recovered = run(integration)
+    recovered = sync(integration)
     assert recovered.status == RunStatus.SUCCEEDED and recovered.deactivated == 3
     assert_matches_source(sandbox, integration, tenant["id"])
 
@@ -152,7 +143,7 @@ def test_429s_are_waited_out_as_merge_asks(sandbox: Sandbox, settings: Settings)
     integration, _ = link(sandbox, make_org(), tenant)
     sandbox.control("PUT", f"linked-accounts/{integration.merge_account_id}/rate-limit", per_minute=4)
 
-    result = run(integration, Trigger.SETUP)
+    result = sync(integration, Trigger.SETUP)
 
     assert result.status == RunStatus.SUCCEEDED, result.error
     assert result.rate_limited >= 1
@@ -165,7 +156,7 @@ def test_broken_pages_are_retried(sandbox: Sandbox, fault: str) -> None:
     integration, _ = link(sandbox, make_org(), tenant)
     sandbox.control("PUT", "faults", page_fault=fault, page_fault_remaining=2)
 
-    result = run(integration, Trigger.SETUP)
+    result = sync(integration, Trigger.SETUP)
 
     assert result.status == RunStatus.SUCCEEDED, result.error
     assert result.requests > result.pages + 2
@@ -175,11 +166,11 @@ def test_broken_pages_are_retried(sandbox: Sandbox, fault: str) -> None:
 def test_schema_drift_deactivates_no_one(sandbox: Sandbox) -> None:
     tenant = sandbox.tenant(size=30, seed=15)
     integration, _ = link(sandbox, make_org(), tenant)
-    run(integration, Trigger.SETUP)
+    sync(integration, Trigger.SETUP)
     sandbox.control("PUT", "faults", drift_extra_fields=True, drift_unknown_enums=True)
     Integration.objects.filter(pk=integration.pk).update(sync_watermark=None)
 
-    result = run(integration)
+    result = sync(integration)
 
     assert result.status == RunStatus.SUCCEEDED and result.deactivated == 0
     assert not User.objects.filter(
@@ -196,7 +187,7 @@ def signed(body: dict[str, object]) -> tuple[bytes, str]:
 def test_duplicate_and_out_of_order_webhooks_are_processed_once_and_converge(sandbox: Sandbox) -> None:
     tenant = sandbox.tenant(size=20, seed=16)
     integration, _ = link(sandbox, make_org(), tenant)
-    run(integration, Trigger.SETUP)
+    sync(integration, Trigger.SETUP)
     account = {"id": integration.merge_account_id}
     later = signed({"hook": {"event": "Employee.changed"}, "linked_account": account, "data": {"id": "b"}})
     earlier = signed({"hook": {"event": "Employee.added"}, "linked_account": account, "data": {"id": "a"}})
@@ -222,7 +213,7 @@ def test_duplicate_and_out_of_order_webhooks_are_processed_once_and_converge(san
     assert WebhookDelivery.objects.filter(account_id=integration.merge_account_id).count() == 2
     sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Hedy", last_name="Lamarr")
     sandbox.merge_sync()
-    run(integration, Trigger.WEBHOOK)
+    sync(integration, Trigger.WEBHOOK)
     assert_matches_source(sandbox, integration, tenant["id"])
 
 
@@ -253,10 +244,10 @@ def test_a_late_linked_event_does_not_pass_for_a_relink(sandbox: Sandbox) -> Non
     """Merge retries deliveries for hours: the first link's event may land after the connection broke."""
     tenant = sandbox.tenant(size=10, seed=18)
     integration, _ = link(sandbox, make_org(), tenant)
-    run(integration, Trigger.SETUP)
+    sync(integration, Trigger.SETUP)
     sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")
     sandbox.merge_sync()
-    run(integration)
+    sync(integration)
     assert integration.health == Health.RELINK_NEEDED
     raw, signature = signed(
         {

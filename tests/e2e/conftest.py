@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.conftest import ROOT, free_port, start_sandbox, wait_until_up
+from merge_sandbox.launch import free_port, start_sandbox, wait_until_up
+from tests.conftest import ROOT
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
@@ -81,9 +82,11 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     database = _fresh_database()
     web_port = free_port()
     web = f"http://127.0.0.1:{web_port}"
-    sandbox, sandbox_process = start_sandbox(
-        tmp_path_factory.mktemp("e2e") / "merge.sqlite3", MERGE_SANDBOX_WEBHOOK_URL=f"{web}/webhooks/merge/"
+    launched = start_sandbox(
+        tmp_path_factory.mktemp("e2e") / "merge.sqlite3",
+        env={"MERGE_SANDBOX_WEBHOOK_URL": f"{web}/webhooks/merge/"},
     )
+    sandbox, sandbox_process = launched.url, launched.process
     mail = tmp_path_factory.mktemp("mail")
     env = os.environ | {
         "DATABASE_URL": database,

@@ -6,10 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,16 +19,12 @@ import httpx
 import pytest
 from merge import Merge
 
+from merge_sandbox import launch
+from merge_sandbox.launch import free_port
+
 PROD_KEY = "test-suite-production-key"
 TEST_KEY = "test-suite-test-key"
 WEBHOOK_KEY = "test-suite-webhook-key"
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class WebhookReceiver:
@@ -188,49 +181,17 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def start_sandbox(directory: Path, receiver: WebhookReceiver) -> tuple[subprocess.Popen[bytes], Sandbox]:
-    port = free_port()
-    env = {
-        **os.environ,
+    keys = {
         "MERGE_SANDBOX_API_KEY": PROD_KEY,
         "MERGE_SANDBOX_TEST_API_KEY": TEST_KEY,
         "MERGE_SANDBOX_WEBHOOK_KEY": WEBHOOK_KEY,
         "MERGE_SANDBOX_WEBHOOK_URL": receiver.url,
-        "MERGE_SANDBOX_SYNC_INTERVAL": "0",
-        "PYTHONPATH": str(REPO),
     }
-    with (directory / "server.log").open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "merge_sandbox",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                str(directory / "sandbox.sqlite3"),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/_sandbox/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"sandbox did not start; see {directory / 'server.log'}")
-        time.sleep(0.1)
-    box = Sandbox(url, receiver)
+    launched = launch.start_sandbox(directory / "sandbox.sqlite3", env=keys, log=directory / "server.log")
+    box = Sandbox(launched.url, receiver)
     box.directory = directory
     box.control("PUT", "/_sandbox/config", {"webhook_retry_delay": 0.2, "webhook_timeout": 5})
-    return process, box
+    return launched.process, box
 
 
 def stop_sandbox(process: subprocess.Popen[bytes]) -> None:

@@ -7,13 +7,15 @@ import subprocess
 import sys
 from typing import Any
 
-from .conftest import REPO, Sandbox
+from merge_sandbox.launch import HOME
+
+from .conftest import Sandbox
 
 
 def cli(sandbox: Sandbox, *args: str) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "merge_sandbox", *args, "--url", sandbox.url],
-        cwd=REPO,
+        cwd=HOME,
         capture_output=True,
         text=True,
         timeout=60,
@@ -41,7 +43,7 @@ def test_cli_creates_breaks_and_syncs(sandbox: Sandbox) -> None:
 def test_cli_reports_errors_with_a_nonzero_exit(sandbox: Sandbox) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "merge_sandbox", "tenant", "show", "no-such", "--url", sandbox.url],
-        cwd=REPO,
+        cwd=HOME,
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import Sandbox, free_port
+from merge_sandbox.launch import free_port
+
+from .conftest import Sandbox
 
 pytestmark = pytest.mark.browser  # make test installs Debian's chromium when it is missing
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, free_port, wait_until_up
+from merge_sandbox.launch import free_port, wait_until_up
+from tests.conftest import ROOT
 
 OIDC_DIR = Path(__file__).resolve().parent / "oidc"
 
