@@ -8,6 +8,8 @@ TODAY = dt.date(2026, 11, 25)
 
 
 class Policy:
+    invite_days_before_start = 7
+
     def __init__(self, statuses: tuple[str, ...] = ("ACTIVE",), types: tuple[str, ...] = ()) -> None:
         self.statuses, self.types = statuses, types
 
@@ -102,3 +104,11 @@ def test_item_3_a_rejected_deactivation_is_kept_until_its_evidence_changes() -> 
     )
     new = plan_provisioning([deleted], today=today, policy=Policy(), active_admins=1, rejected=rejected)
     assert (new.deactivate, new.reconsidered) == ([deleted], {1: 7})
+
+
+def test_item_6_a_pre_hire_is_created_from_the_policy_s_window_on() -> None:
+    """Issue item 6: starting in 8 days is too early with a 7-day window; in 7 days is due."""
+    early = candidate(1, start_date=TODAY + dt.timedelta(days=8))
+    due = candidate(2, start_date=TODAY + dt.timedelta(days=7))
+    unknown = candidate(3, employment_status="SUSPENDED")
+    assert [c.person_id for c in plan([early, due, unknown]).create] == [2]

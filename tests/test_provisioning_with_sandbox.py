@@ -126,6 +126,7 @@ def test_filters_admit_but_never_deactivate(sandbox: Sandbox) -> None:
             "employment_types": ["INTERN"],
             "mass_deactivation_percent": "20",
             "mass_deactivation_minimum_users": "10",
+            "invite_days_before_start": "7",
             "send_invitations": "on",
         },
     )

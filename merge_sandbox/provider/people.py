@@ -33,6 +33,9 @@ CHANGEABLE = {
         "mobile_phone",
         "pay_rate",
         "username",
+        # Any value: Merge passes it through as employment_status; one outside its enum stands for a value
+        # Merge added after the client was written (schema drift).
+        "status",
     },
     "crm": {"first_name", "last_name", "email", "title", "active"},
 }

@@ -56,6 +56,8 @@ class Person(models.Model):
         max_length=16, choices=EmploymentStatus.choices, default=EmploymentStatus.ACTIVE
     )
     hire_date = models.DateField(null=True, blank=True)
+    # The first day of work: a pre-hire is invited only a few days before it (ProvisioningPolicy).
+    start_date = models.DateField(null=True, blank=True)
     termination_date = models.DateField(null=True, blank=True)
     remote_was_deleted = models.BooleanField(default=False)
     user = models.OneToOneField(

@@ -67,23 +67,27 @@ def _healthy(organization: Organization) -> QuerySet[Person]:
 
 
 def _of_run(
-    people: QuerySet[Person], run: "SyncRun", today: dt.date, *, streamed: bool
+    people: QuerySet[Person], run: "SyncRun", today: dt.date, *, streamed: bool, invite_days: int
 ) -> tuple[array[int], array[int]]:
-    """Whom a run looks at: the people it touched, those whose termination date has come and those held
-    (ids, ascending); and which of them could leave. Read once, each part by its own index or scan: a chunk
-    then costs an index lookup, not this filter over the whole organization."""
+    """Whom a run looks at: the people it touched, those whose termination date has come, pre-hires whose
+    invitation is due (their record need not change on that day) and those held (ids, ascending); and which
+    of them could leave. Read once, each part by its own index or scan: a chunk then costs an index lookup,
+    not this filter over the whole organization."""
     touched = people.filter(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk)))
     if streamed:
         # Its batches were planned as they were written, all but deactivations: only those who could leave
         # are planned again, together, so that the safeguard counts every deactivation of the run at once.
         touched = touched.filter(could_leave(today))
     due = people.filter(user__is_active=True, termination_date__lte=today)
+    starting = people.filter(
+        user__isnull=True, start_date__gt=today, start_date__lte=today + dt.timedelta(days=invite_days)
+    )
     held = people.filter(Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING)))
     leaving = ExpressionWrapper(could_leave(today), output_field=BooleanField())
     # Unordered parts (SQLite allows no ORDER BY inside a UNION), ordered as a whole.
     parts = [
         part.annotate(leaving=leaving).order_by().values_list("pk", "leaving")
-        for part in (touched, due, held)
+        for part in (touched, due, starting, held)
     ]
     ids, leaving_ids = array("q"), array("q")
     for pk, could in parts[0].union(*parts[1:]).order_by("pk").iterator(chunk_size=20_000):
@@ -168,6 +172,7 @@ def _new_candidate(person: Mapping[str, Any]) -> Candidate:
         department=person.get("department", ""),
         location=person.get("location", ""),
         termination_date=person["termination_date"],
+        start_date=person["start_date"],
         remote_was_deleted=person["remote_was_deleted"],
     )
 
@@ -188,7 +193,9 @@ def provision_organization(
     today = org_today(organization)
     people, ids, leaving_ids = _healthy(organization), None, None
     if run is not None and not everyone:
-        ids, leaving_ids = _of_run(people, run, today, streamed=streamed is not None)
+        ids, leaving_ids = _of_run(
+            people, run, today, streamed=streamed is not None, invite_days=policy.invite_days_before_start
+        )
     members = Membership.objects.filter(organization=organization, user__is_active=True)
     admins = members.filter(role=Role.ADMIN).count()
 

@@ -41,6 +41,11 @@ class PolicyForm(forms.ModelForm[ProvisioningPolicy]):
     locations = CommaList(required=False, help_text="Comma-separated; empty means every location.")
     mass_deactivation_percent = forms.IntegerField(min_value=1, max_value=100)
     mass_deactivation_minimum_users = forms.IntegerField(min_value=1, max_value=1_000_000)
+    invite_days_before_start = forms.IntegerField(
+        min_value=0,
+        max_value=365,
+        help_text="A pre-hire (start date ahead) is invited this many days before they start, not sooner.",
+    )
 
     class Meta:
         model = ProvisioningPolicy
@@ -53,10 +58,12 @@ class PolicyForm(forms.ModelForm[ProvisioningPolicy]):
             "mass_deactivation_percent",
             "mass_deactivation_minimum_users",
             "review_after_reconnection",
+            "invite_days_before_start",
         ]
         labels = {
             "send_invitations": "Email an invitation to each new user",
             "mass_deactivation_percent": "Hold deactivations for review above (% of users in one sync)",
             "mass_deactivation_minimum_users": "…once the organization has at least (users)",
             "review_after_reconnection": "Review the changes that built up while a connection was broken",
+            "invite_days_before_start": "Invite pre-hires (days before their start date)",
         }

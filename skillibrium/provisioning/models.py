@@ -17,6 +17,8 @@ class ProvisioningPolicy(models.Model):
     mass_deactivation_percent = models.PositiveSmallIntegerField(default=20)
     mass_deactivation_minimum_users = models.PositiveIntegerField(default=10)
     review_after_reconnection = models.BooleanField(default=False)
+    # A pre-hire (start date ahead) gets a user and an invitation this many days before starting, not sooner.
+    invite_days_before_start = models.PositiveSmallIntegerField(default=7)
 
     def __str__(self) -> str:
         return f"Provisioning policy of {self.organization}"

@@ -7,6 +7,8 @@ from typing import Protocol
 
 
 class Admits(Protocol):
+    invite_days_before_start: int
+
     def admits(self, *, status: str, employment_type: str, department: str, location: str) -> bool: ...
 
 
@@ -21,6 +23,7 @@ class Candidate:
     department: str = ""
     location: str = ""
     termination_date: dt.date | None = None
+    start_date: dt.date | None = None
     remote_was_deleted: bool = False
     user_id: int | None = None
     user_active: bool = False
@@ -51,7 +54,14 @@ class Candidate:
             department=self.department,
             location=self.location,
         )
-        return bool(self.email) and admitted and not self.leaving_evidence(today)
+        return (
+            bool(self.email) and admitted and not self.leaving_evidence(today) and self.is_due(policy, today)
+        )
+
+    def is_due(self, policy: Admits, today: dt.date) -> bool:
+        """A pre-hire is provisioned (and invited) only from a few days before the start date."""
+        opens = today + dt.timedelta(days=policy.invite_days_before_start)
+        return self.start_date is None or self.start_date <= opens
 
 
 @dataclass

@@ -53,6 +53,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
                 department=p.department,
                 location=p.location,
                 termination_date=p.termination_date,
+                start_date=p.start_date,
                 remote_was_deleted=p.remote_was_deleted,
                 user_id=user.pk if user else None,
                 user_active=bool(user and user.is_active),
@@ -90,6 +91,7 @@ _CANDIDATE_COLUMNS = (
     "department",
     "location",
     "termination_date",
+    "start_date",
     "remote_was_deleted",
     "user_id",
     "user__is_active",
@@ -123,10 +125,24 @@ def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple
 
 def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
     organization_id = rows[0][1]
-    unlinked = {r[2] for r in rows if r[11] is None and r[2]}
+    unlinked = {r[2] for r in rows if r[12] is None and r[2]}
     by_email = _members_by_email(organization_id, unlinked)
     result = []
-    for pk, _, email, first, last, status, kind, department, location, termination, deleted, *user in rows:
+    for (
+        pk,
+        _,
+        email,
+        first,
+        last,
+        status,
+        kind,
+        department,
+        location,
+        termination,
+        start,
+        deleted,
+        *user,
+    ) in rows:
         user_id, active, user_first, user_last, member_of, role = user
         if user_id is None and email in by_email:
             user_id, active, user_first, user_last, member_of, role = by_email[email]
@@ -141,6 +157,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
                 department=department,
                 location=location,
                 termination_date=termination,
+                start_date=start,
                 remote_was_deleted=deleted,
                 user_id=user_id,
                 user_active=bool(user_id and active),

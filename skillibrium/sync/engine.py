@@ -214,12 +214,16 @@ def _fetch(
             progress(run)
 
     pages = Prefetched(_mapped(client.pages(path, params), to_mapped), depth=WRITE_BATCH // 100)
+    unknown: dict[str, int] = {}  # employment statuses the product does not know -> how many records
     for page in pages:
         run.pages += 1
         for record, error in page.rejected:
             run.skip(record, error)
         for mapped in page.rows:
             rows[mapped.merge_id] = mapped
+            status = mapped.person["employment_status"]
+            if mapping.is_unknown_status(status):
+                unknown[status] = unknown.get(status, 0) + 1
             if mapped.modified_at and (newest is None or mapped.modified_at > newest):
                 newest = mapped.modified_at
         # Large batches while pages wait to be written; when the source is the slower side (a rate limit),
@@ -228,6 +232,11 @@ def _fetch(
             write()
     if rows:
         write()
+    run.warnings += [
+        f"Employment status {status!r} is unknown to Skillibrium ({count} records): treated as not active, "
+        "so nobody is invited or reactivated on it (nor deactivated)."
+        for status, count in sorted(unknown.items())
+    ]
     if integration.category == Category.HRIS and integration.sync_watermark:
         newest = _fetch_employment_changes(client, integration, run, newest, provision)
     return newest

@@ -22,6 +22,7 @@ PERSON_FIELDS = (
     "employment_type",
     "employment_status",
     "hire_date",
+    "start_date",
     "termination_date",
     "remote_was_deleted",
 )
@@ -72,8 +73,13 @@ def _id_of(value: Any) -> str:
 
 
 def _status(value: Any) -> str:
-    # Unknown values (schema drift) count as active: absence of evidence never deactivates anyone.
-    return value if value in EmploymentStatus.values else EmploymentStatus.ACTIVE
+    """Kept as sent. A value Skillibrium does not know (schema drift) is not active, so nobody is invited or
+    reactivated on it; nor is it leaving evidence, so nobody is deactivated on it (see is_unknown_status)."""
+    return _text(value, 16) or EmploymentStatus.ACTIVE
+
+
+def is_unknown_status(status: str) -> bool:
+    return status not in EmploymentStatus.values
 
 
 def _employment(record: Record) -> Record:
@@ -101,6 +107,7 @@ def employee(record: Record) -> Mapped:
             "employment_type": employment_type if employment_type in EMPLOYMENT_TYPES else "",
             "employment_status": _status(record.get("employment_status")),
             "hire_date": _date(record.get("hire_date") or record.get("start_date")),
+            "start_date": _date(record.get("start_date")),
             "termination_date": _date(record.get("termination_date")),
             "remote_was_deleted": bool(record.get("remote_was_deleted")),
         },
@@ -130,6 +137,7 @@ def crm_user(record: Record) -> Mapped:
             "employment_type": "",
             "employment_status": EmploymentStatus.ACTIVE if active else EmploymentStatus.INACTIVE,
             "hire_date": None,
+            "start_date": None,
             "termination_date": None,
             "remote_was_deleted": bool(record.get("remote_was_deleted")),
         },
