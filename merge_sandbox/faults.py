@@ -16,6 +16,9 @@ from merge_sandbox.store import Store
 PLANS = {"launch": 100, "professional": 400, "enterprise": 600}
 OUTAGE_MODES = ("500", "502", "503", "504", "timeout", "refuse")
 PAGE_FAULTS = ("truncate", "malformed", "html")
+# Faults of a list that still parses: records left out of a page, a `next` of null before the end, a page
+# served twice, the page after this one served first.
+LIST_FAULTS = ("omit", "end_early", "repeat", "reorder")
 WEBHOOK_FAULTS = ("drop", "duplicate", "delay")
 
 
@@ -29,6 +32,12 @@ class FaultState:
     latency_jitter_ms: int = 0
     page_fault: str | None = None
     page_fault_remaining: int = 0
+    list_fault: str | None = None
+    list_fault_remaining: int = 0
+    list_fault_model: str = "Employee"
+    list_fault_after: int = 0  # pages of the model served as they are before the fault begins
+    # Merge may return fewer records than page_size asks for: this many at most, so that lists have pages.
+    page_size_cap: int | None = None
     drift_extra_fields: bool = False
     drift_unknown_enums: bool = False
     webhook_fault: str | None = None
@@ -98,6 +107,23 @@ class Faults:
             self._store.set_meta("faults", asdict(self.state))
             return mode
 
+    def take_list_fault(self, model: str) -> str | None:
+        """The list fault for this page of `model` (Employee, User, ...), if one is still to be served."""
+        with self._lock:
+            state = self.state
+            if not state.list_fault or state.list_fault_remaining <= 0 or state.list_fault_model != model:
+                return None
+            if state.list_fault_after > 0:
+                state.list_fault_after -= 1
+                self._store.set_meta("faults", asdict(state))
+                return None
+            state.list_fault_remaining -= 1
+            mode = state.list_fault
+            if state.list_fault_remaining == 0:
+                state.list_fault = None
+            self._store.set_meta("faults", asdict(state))
+            return mode
+
     def take_webhook_fault(self) -> str | None:
         with self._lock:
             if not self.state.webhook_fault or self.state.webhook_fault_remaining <= 0:
@@ -115,6 +141,12 @@ def _validate(state: FaultState) -> None:
         raise ValueError(f"outage must be one of {', '.join(OUTAGE_MODES)}")
     if state.page_fault is not None and state.page_fault not in PAGE_FAULTS:
         raise ValueError(f"page_fault must be one of {', '.join(PAGE_FAULTS)}")
+    if state.list_fault is not None and state.list_fault not in LIST_FAULTS:
+        raise ValueError(f"list_fault must be one of {', '.join(LIST_FAULTS)}")
+    if state.page_size_cap is not None and (
+        not isinstance(state.page_size_cap, int) or state.page_size_cap < 1
+    ):
+        raise ValueError("page_size_cap must be a positive integer")
     if state.webhook_fault is not None and state.webhook_fault not in WEBHOOK_FAULTS:
         raise ValueError(f"webhook_fault must be one of {', '.join(WEBHOOK_FAULTS)}")
     limits = [state.rate_limit_per_minute, *state.account_rate_limits.values()]

@@ -35,6 +35,13 @@ class RuntimeConfig:
     sync_interval: float = 60.0
     webhook_timeout: float = 30.0
     webhook_retry_delay: float = 2.0
+    # Merge's deletion detection is an add-on: without it a record deleted at the provider simply drops out
+    # of Merge's lists and `remote_was_deleted` is never true. Off for every account, or for these ones.
+    deletion_detection: bool = True
+    deletion_detection_off: list[str] = field(default_factory=list)
+
+    def detects_deletions(self, account_id: str) -> bool:
+        return self.deletion_detection and account_id not in self.deletion_detection_off
 
 
 ENV_OVERRIDES = {
@@ -80,6 +87,12 @@ def _coerce(key: str, value: Any) -> Any:
         if number < 0:
             raise ValueError(f"{key} must not be negative")
         return number
+    if key == "deletion_detection":
+        if not isinstance(value, bool) and str(value).lower() not in {"true", "false", "1", "0"}:
+            raise ValueError("deletion_detection must be true or false")
+        return value if isinstance(value, bool) else str(value).lower() in {"true", "1"}
+    if key == "deletion_detection_off":
+        return [] if value in (None, "") else [str(v) for v in ([value] if isinstance(value, str) else value)]
     if key == "webhook_events":
         return None if value is None else [str(v) for v in value]
     return str(value)

@@ -83,17 +83,35 @@ def truthy(value: str | None) -> bool:
     return value is not None and value.lower() in {"true", "1", "yes"}
 
 
-def encode_cursor(position: int, reverse: bool) -> str:
+def encode_cursor(position: int, reverse: bool, resume: int | None = None) -> str:
     query = {"r": "1", "p": str(position)} if reverse else {"p": str(position)}
+    if resume is not None:
+        query["then"] = str(resume)  # a reordered list: after this page, go on after `resume`
     return base64.b64encode(urlencode(query).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[int, bool]:
+def _parse_cursor(cursor: str) -> dict[str, list[str]]:
     try:
-        parsed = parse_qs(base64.b64decode(cursor.encode(), validate=True).decode(), strict_parsing=True)
-        return int(parsed["p"][0]), parsed.get("r", ["0"])[0] == "1"
-    except (ValueError, KeyError, binascii.Error, UnicodeDecodeError) as exc:
+        return parse_qs(base64.b64decode(cursor.encode(), validate=True).decode(), strict_parsing=True)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise QueryError("Invalid cursor", 404) from exc
+
+
+def decode_cursor(cursor: str) -> tuple[int, bool]:
+    parsed = _parse_cursor(cursor)
+    try:
+        return int(parsed["p"][0]), parsed.get("r", ["0"])[0] == "1"
+    except (ValueError, KeyError) as exc:
+        raise QueryError("Invalid cursor", 404) from exc
+
+
+def _resume_of(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        return int(_parse_cursor(cursor)["then"][0])
+    except (ValueError, KeyError):
+        return None
 
 
 def _stamp(params: Mapping[str, str], name: str, plain: bool = False) -> str | None:
@@ -156,40 +174,66 @@ def _filter_clause(
     return f"EXISTS ({inner})", items
 
 
-def page_size(params: Mapping[str, str]) -> int:
+def page_size(params: Mapping[str, str], cap: int | None = None) -> int:
     try:
-        return max(1, min(MAX_PAGE, int(params.get("page_size") or MAX_PAGE)))
+        size = max(1, min(MAX_PAGE, int(params.get("page_size") or MAX_PAGE)))
     except ValueError:
-        return MAX_PAGE
+        size = MAX_PAGE
+    return min(size, cap) if cap else size
 
 
 def fetch_page(
-    store: Store, account_id: str, spec: ModelSpec, params: Mapping[str, str]
+    store: Store,
+    account_id: str,
+    spec: ModelSpec,
+    params: Mapping[str, str],
+    *,
+    fault: str | None = None,
+    size_cap: int | None = None,
 ) -> tuple[Page, list[str]]:
-    """The page's stored documents (and raw provider records) plus its cursors."""
-    size = page_size(params)
+    """The page's stored documents (and raw provider records) plus its cursors; `fault` (LIST_FAULTS)
+    serves it the way a faulty list would."""
+    size = page_size(params, size_cap)
     where, args = _conditions(account_id, spec, params)
     position, reverse = decode_cursor(params["cursor"]) if params.get("cursor") else (0, False)
-    if reverse:
-        where.append("seq < ?")
-        order = "DESC"
-    else:
-        where.append("seq > ?")
-        order = "ASC"
-    args.append(position)
-    sql = f"SELECT seq, doc, raw FROM common WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"  # noqa: S608
-    rows = store.all(sql, [*args, size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    if reverse:
-        rows.reverse()
+    resume = _resume_of(params.get("cursor"))
+    rows, more = _rows(store, where, args, position, reverse, size)
+    if fault == "reorder" and more and not reverse:
+        # The next page first; its cursor comes back here, then goes on after the page served first.
+        rows, _ = _rows(store, where, args, rows[-1]["seq"], False, size)
+        page = Page(encode_cursor(position, False, resume=rows[-1]["seq"]), None, [r["doc"] for r in rows])
+        return page, [r["raw"] for r in rows]
     next_cursor = previous = None
     if rows:
         earlier = more if reverse else position > 0
         later = True if reverse else more
         next_cursor = encode_cursor(rows[-1]["seq"], False) if later else None
         previous = encode_cursor(rows[0]["seq"], True) if earlier else None
+        if resume is not None and not reverse:
+            after = _rows(store, where, args, resume, False, 1)[0]
+            next_cursor = encode_cursor(resume, False) if after else None
+    if fault == "repeat":
+        next_cursor = params.get("cursor") or encode_cursor(0, False)
+    elif fault == "omit":
+        rows = rows[1::2]  # every other record, from the first, is left out; the cursors stay right
+    elif fault == "end_early":
+        rows, next_cursor = rows[: len(rows) // 2], None
     return Page(next_cursor, previous, [r["doc"] for r in rows]), [r["raw"] for r in rows]
+
+
+def _rows(
+    store: Store, where: list[str], args: list[Any], position: int, reverse: bool, size: int
+) -> tuple[list[sqlite3.Row], bool]:
+    """Up to `size` rows after (or, reversed, before) `position`, in list order, and whether more follow."""
+    op, order = ("<", "DESC") if reverse else (">", "ASC")
+    conditions = " AND ".join([*where, f"seq {op} ?"])
+    sql = f"SELECT seq, doc, raw FROM common WHERE {conditions} ORDER BY seq {order} LIMIT ?"  # noqa: S608
+    rows = store.all(sql, [*args, position, size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if reverse:
+        rows.reverse()
+    return rows, more
 
 
 def retrieve(store: Store, account_id: str, spec: ModelSpec, object_id: str) -> tuple[str, str]:

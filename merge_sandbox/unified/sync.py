@@ -176,11 +176,16 @@ class SyncEngine:
     ) -> None:
         candidates = _candidates(account, refs, rows)
         stamp = self.clock.now_iso()
+        detects_deletions = self.config.current.detects_deletions(account["id"])
         with self.store.write() as conn:
             existing = _existing(conn, [c.object_id for c in candidates])
-            inserts, updates = [], []
+            inserts, updates, dropped = [], [], []
             for item in candidates:
                 old = existing.get(item.object_id)
+                if item.deleted and not detects_deletions:
+                    if old is not None and not old["deleted"]:
+                        dropped.append((item.object_id,))  # gone from the lists, flagged nowhere
+                    continue
                 if (old is not None and bytes(old["hash"]) == item.digest) or (old is None and item.deleted):
                     continue
                 created = stamp if old is None else old["created_at"]
@@ -217,6 +222,7 @@ class SyncEngine:
                 "UPDATE common SET modified_at = ?, deleted = ?, hash = ?, doc = ?, raw = ? WHERE id = ?",
                 updates,
             )
+            conn.executemany("DELETE FROM common WHERE id = ?", dropped)
             conn.execute("UPDATE linked_accounts SET synced_rev = ? WHERE id = ?", (rev, account["id"]))
 
     def request_sync(self, account_id: str) -> None:

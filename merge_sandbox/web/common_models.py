@@ -51,7 +51,9 @@ def list_objects(request: Request) -> Response:
     box = sandbox(request)
     params = request.query_params
     try:
-        page, raws = fetch_page(box.store, account["id"], spec, params)
+        fault = box.faults.take_list_fault(spec.name)
+        cap = box.faults.state.page_size_cap
+        page, raws = fetch_page(box.store, account["id"], spec, params, fault=fault, size_cap=cap)
         parsed = enrich(box.store, account, spec, page.docs, raws, params)
     except QueryError as exc:
         extra: dict[str, Any] = {exc.field: [exc.message]} if exc.field else {}

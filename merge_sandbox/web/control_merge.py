@@ -77,6 +77,21 @@ def set_rate_limit(request: Request, body: dict[str, Any]) -> Any:
     return {"linked_account_id": account["id"], "per_minute": limits.get(account["id"])}
 
 
+def set_deletion_detection(request: Request, body: dict[str, Any]) -> Any:
+    """Whether Merge's deletion detection add-on is on for this linked account (the sandbox's default)."""
+    account = _account(request)
+    enabled = body.get("enabled")
+    if not isinstance(enabled, bool):
+        raise ValueError("enabled must be true or false")
+    config = sandbox(request).config
+    off = [a for a in config.current.deletion_detection_off if a != account["id"]]
+    config.update({"deletion_detection_off": off if enabled else [*off, account["id"]]})
+    return {
+        "linked_account_id": account["id"],
+        "deletion_detection": config.current.detects_deletions(account["id"]),
+    }
+
+
 def inject_issue(request: Request, body: dict[str, Any]) -> Any:
     box = sandbox(request)
     account = accounts.get_account(box.store, str(body.get("linked_account_id", "")))
@@ -184,6 +199,11 @@ routes = [
     Route("/_sandbox/linked-accounts", control(list_accounts), methods=["GET"]),
     Route("/_sandbox/linked-accounts/{account_id}/status", control(set_status), methods=["POST"]),
     Route("/_sandbox/linked-accounts/{account_id}/rate-limit", control(set_rate_limit), methods=["PUT"]),
+    Route(
+        "/_sandbox/linked-accounts/{account_id}/deletion-detection",
+        control(set_deletion_detection),
+        methods=["PUT"],
+    ),
     Route("/_sandbox/issues", control(inject_issue, 201), methods=["POST"]),
     Route("/_sandbox/webhooks", control(list_webhooks), methods=["GET"]),
     Route("/_sandbox/webhooks", control(clear_webhooks), methods=["DELETE"]),
