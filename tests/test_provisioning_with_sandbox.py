@@ -182,7 +182,7 @@ def test_audit_log_exports_csv_for_admins_only(sandbox: Sandbox) -> None:
     integration, _admin, _, client = setup(sandbox, size=12)
     response = client.get(reverse("audit_csv"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["time", "actor", "action", "target", "detail"]
+    assert rows[0] == ["time", "actor", "action", "target", "detail", "run"]
     assert {r[2] for r in rows[1:]} >= {"user.created", "integration.connected"}
     member = Person.objects.for_org(integration.organization).filter(user__is_active=True).first()
     assert member is not None and member.user is not None

@@ -1,6 +1,7 @@
 """The audit log: every provisioning action and admin decision, for admins, exportable as CSV."""
 
 import csv
+import json
 from collections.abc import Iterator
 
 from django.core.paginator import Paginator
@@ -46,15 +47,31 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula (OWASP's CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Names and emails come from the HRIS: a leading quote makes a would-be formula plain text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_row(entry: AuditEntry) -> list[str]:
+    actor = entry.actor.email if entry.actor else "Skillibrium"
+    detail = json.dumps(entry.detail, sort_keys=True, ensure_ascii=False, default=str)
+    run = str(entry.run_id) if entry.run_id else ""
+    cells = (entry.at.isoformat(), actor, entry.action, entry.target, detail, run)
+    return [spreadsheet_safe(value) for value in cells]
+
+
 @admin_view
 def audit_csv(request: HttpRequest, membership: Membership) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
-        yield writer.writerow(["time", "actor", "action", "target", "detail"])
+        yield writer.writerow(["time", "actor", "action", "target", "detail", "run"])
         for entry in _entries(membership, request).iterator(chunk_size=2000):
-            actor = entry.actor.email if entry.actor else "Skillibrium"
-            yield writer.writerow([entry.at.isoformat(), actor, entry.action, entry.target, entry.detail])
+            yield writer.writerow(csv_row(entry))
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="skillibrium-audit-log.csv"'

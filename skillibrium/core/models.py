@@ -1,5 +1,12 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import models
 from django.utils import timezone
+
+# The sync run whose work is being recorded, if any: every entry written meanwhile names it.
+_current_run: ContextVar[int | None] = ContextVar("audit_run", default=None)
 
 
 class AuditEntry(models.Model):
@@ -15,6 +22,9 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=255, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # The sync run that made the change (not a foreign key: the ground floor knows no upper app, and an
+    # entry outlives the runs that are pruned).
+    run_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -34,5 +44,24 @@ def record(
 
     safe = {k: MASK if SENSITIVE_NAME.search(k) else v for k, v in detail.items()}
     AuditEntry.objects.create(
-        organization_id=organization_id, actor_id=actor_id, action=action, target=target, detail=safe
+        organization_id=organization_id,
+        actor_id=actor_id,
+        action=action,
+        target=target,
+        detail=safe,
+        run_id=current_run(),
     )
+
+
+def current_run() -> int | None:
+    return _current_run.get()
+
+
+@contextmanager
+def recording_run(run_id: int) -> Iterator[None]:
+    """Audit entries written inside this block, by any module, carry the run's id."""
+    token = _current_run.set(run_id)
+    try:
+        yield
+    finally:
+        _current_run.reset(token)

@@ -83,7 +83,7 @@ def disconnect(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
         messages.error(request, f"Merge could not delete the linked account; nothing was changed. {error}")
         return back_to_edit(integration)
     integration.set_health(
-        Health.DISCONNECTED, Cause.ACCOUNT_DELETED, f"Disconnected by {membership.user.email}."
+        Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN, f"Disconnected by {membership.user.email}."
     )
     _audit(membership, integration, "integration.disconnected")
     messages.success(

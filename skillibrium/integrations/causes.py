@@ -69,6 +69,11 @@ EXPLANATIONS: dict[Cause, Explanation] = {
         "Provisioning and data sync are stopped. The people already synced are kept.",
         "An admin connects the provider again.",
     ),
+    Cause.DISCONNECTED_BY_ADMIN: Explanation(
+        "An admin disconnected the integration on purpose.",
+        "Provisioning and data sync are stopped. The people already synced are kept.",
+        "Nothing, unless you want it back: then an admin connects the provider again.",
+    ),
     Cause.OTHER: Explanation(
         "Merge.dev reported a problem with this connection.",
         "Provisioning and data sync are paused until it is resolved.",

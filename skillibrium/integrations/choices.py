@@ -29,4 +29,5 @@ class Cause(models.TextChoices):
     MISSING_PERMISSIONS = "missing_permissions", "Missing permissions"
     EXPIRED_MFA = "expired_mfa", "Expired multi-factor authentication"
     ACCOUNT_DELETED = "account_deleted", "Linked account deleted"
+    DISCONNECTED_BY_ADMIN = "disconnected_by_admin", "Disconnected by an admin"
     OTHER = "other", "Other"

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from skillibrium.core.models import record
 from skillibrium.merge_client import MergeError
 
 from .choices import Cause, Health
@@ -80,8 +81,16 @@ def handle_event(integration: Integration, event: str) -> None:
 
             integration.set_health(Health.SYNCING)
             complete_delegations(integration)
+            record(
+                organization_id=integration.organization_id,
+                action="integration.relinked_elsewhere",
+                target=str(integration),
+                detected_by="webhook",
+                account=integration.merge_account_id,
+            )
             sync_linked_account.enqueue(integration.pk, Trigger.RELINK)
-    elif event == "LinkedAccount.deleted":
+    elif event == "LinkedAccount.deleted" and integration.cause != Cause.DISCONNECTED_BY_ADMIN:
+        # After an admin's Disconnect, Merge's deleted event is its echo: nothing to tell anyone.
         if integration.set_health(
             Health.DISCONNECTED, Cause.ACCOUNT_DELETED, "Merge deleted the linked account."
         ):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Role
 from skillibrium.integrations.causes import explain
-from skillibrium.integrations.choices import Category, Health
+from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration
 
 from .models import SentNotification
@@ -85,6 +85,8 @@ def notify_health_change(integration: Integration) -> None:
     """Called on each transition; degraded states heal by themselves and send nothing."""
     health = Health(integration.health)
     name = integration.provider_name
+    if integration.cause == Cause.DISCONNECTED_BY_ADMIN:
+        return  # intentional: no one is asked to relink
     if health.needs_action:
         _send_broken(integration)
     elif health == Health.HEALTHY:
@@ -100,7 +102,8 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
     """Remind admins 1, 3 and 7 days after a connection broke, while it still needs them."""
     now = now or timezone.now()
     sent = 0
-    for integration in Integration.objects.needing_action().filter(is_paused=False):
+    wanted = Integration.objects.needing_action().filter(is_paused=False)
+    for integration in wanted.exclude(cause=Cause.DISCONNECTED_BY_ADMIN):
         sent += _send_broken(integration)  # only if it could not be sent when the connection broke
         # After the scheduler was down, only the latest reminder due goes out, not every one it missed.
         broken_for = now - integration.health_changed_at

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
 from skillibrium.core.bulk import insert_rows, update_rows
-from skillibrium.core.models import AuditEntry
+from skillibrium.core.models import AuditEntry, current_run
 from skillibrium.directory.models import Person
 
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus
@@ -175,12 +175,12 @@ def _audit(
     rows: Sequence[tuple[str, Mapping[str, object]]],
     actor: User | None = None,
 ) -> None:
-    at = timezone.now()
+    at, run_id = timezone.now(), current_run()
     insert_rows(
         AuditEntry,
-        ["organization", "at", "actor", "action", "target", "detail"],
+        ["organization", "at", "actor", "action", "target", "detail", "run_id"],
         (
-            (organization.pk, at, actor.pk if actor else None, action, target, detail)
+            (organization.pk, at, actor.pk if actor else None, action, target, detail, run_id)
             for target, detail in rows
         ),
     )

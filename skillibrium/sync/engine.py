@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from skillibrium.core.bulk import StatisticsAsTablesGrow, batch_transaction
+from skillibrium.core.models import recording_run
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
@@ -81,6 +82,11 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
     run = SyncRun.objects.create(
         integration=integration, trigger=trigger, modified_after=integration.sync_watermark
     )
+    with recording_run(run.pk):
+        return _sync(integration, run, trigger, progress)
+
+
+def _sync(integration: Integration, run: SyncRun, trigger: Trigger, progress: Progress | None) -> SyncRun:
     with MergeClient(category=integration.category, account_token=integration.account_token) as client:
         try:
             reported = _check_connection(client, integration)
