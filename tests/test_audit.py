@@ -17,11 +17,10 @@ from skillibrium.directory.models import Person
 from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.models import Integration
 from skillibrium.notifications.services import send_due_reminders
-from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 
 from .factories import make_org, make_user
-from .sandboxed import Sandbox, link
+from .sandboxed import Sandbox, link, sync
 from .test_sync_faults import signed
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +35,6 @@ def signed_in(user: User) -> Client:
 def exported(user: User) -> list[list[str]]:
     response = signed_in(user).get(reverse("audit_csv"))
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
-def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
-    run = sync_integration(integration_id=integration.pk, trigger=trigger)
-    assert run is not None
-    integration.refresh_from_db()
-    return run
 
 
 def webhook(event: str, integration: Integration) -> int:
@@ -83,11 +75,6 @@ def test_audit_csv_neutralises_formulas_and_its_details_are_json() -> None:
         ]
     )
     assert all(json.loads(r[4]) == {"after": {"name": "=cmd|' /C calc'!A0"}} for r in rows[1:])
-
-
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    return Sandbox(merge)
 
 
 def test_every_audit_entry_a_run_makes_carries_the_run_id(sandbox: Sandbox) -> None:
