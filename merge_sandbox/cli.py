@@ -208,8 +208,13 @@ COMMANDS: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], Builder]
         [
             ("--mode", {"default": "503", "choices": ["500", "502", "503", "504", "timeout", "refuse"]}),
             ("--hang-seconds", {"type": float}),
+            ("--after-requests", {"type": int}),
         ],
-        lambda a: ("POST", "/_sandbox/outage", _drop_none({"mode": a.mode, "hang_seconds": a.hang_seconds})),
+        lambda a: (
+            "POST",
+            "/_sandbox/outage",
+            _drop_none({"mode": a.mode, "hang_seconds": a.hang_seconds, "after_requests": a.after_requests}),
+        ),
     ),
     ("outage", "stop"): ([], lambda a: ("DELETE", "/_sandbox/outage", None)),
     ("faults", "show"): ([], lambda a: ("GET", "/_sandbox/faults", None)),

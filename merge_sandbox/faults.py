@@ -26,6 +26,9 @@ WEBHOOK_FAULTS = ("drop", "duplicate", "delay")
 class FaultState:
     outage: str | None = None
     outage_hang_seconds: float = 65.0
+    # An outage that starts after this many more API requests are served: mid-run, at a chosen request.
+    outage_armed: str | None = None
+    outage_after_requests: int = 0
     rate_limit_per_minute: int | None = None
     account_rate_limits: dict[str, int] = field(default_factory=dict)
     latency_ms: int = 0
@@ -96,6 +99,17 @@ class Faults:
             self._windows[account_id] = (current, count + 1)
         return None
 
+    def count_api_request(self) -> None:
+        """One API request served; an armed outage starts once its count of requests has been served."""
+        if not self.state.outage_armed:
+            return
+        with self._lock:
+            self.state.outage_after_requests -= 1
+            if self.state.outage_after_requests <= 0:
+                self.state.outage, self.state.outage_armed = self.state.outage_armed, None
+                self.state.outage_after_requests = 0
+            self._store.set_meta("faults", asdict(self.state))
+
     def take_page_fault(self) -> str | None:
         with self._lock:
             if not self.state.page_fault or self.state.page_fault_remaining <= 0:
@@ -137,8 +151,11 @@ class Faults:
 
 
 def _validate(state: FaultState) -> None:
-    if state.outage is not None and state.outage not in OUTAGE_MODES:
-        raise ValueError(f"outage must be one of {', '.join(OUTAGE_MODES)}")
+    for mode in (state.outage, state.outage_armed):
+        if mode is not None and mode not in OUTAGE_MODES:
+            raise ValueError(f"outage must be one of {', '.join(OUTAGE_MODES)}")
+    if state.outage_after_requests < 0:
+        raise ValueError("after_requests must not be negative")
     if state.page_fault is not None and state.page_fault not in PAGE_FAULTS:
         raise ValueError(f"page_fault must be one of {', '.join(PAGE_FAULTS)}")
     if state.list_fault is not None and state.list_fault not in LIST_FAULTS:

@@ -36,6 +36,13 @@ def sandbox(merge: str) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(autouse=True)
+def unpaced_merge_calls(settings: Settings) -> None:
+    """The sandbox answers at once and has no plan limit unless a test sets one: pacing every test's calls at
+    Merge's 100 a minute only adds waiting. The limiter has tests of its own, and the bench runs paced."""
+    settings.MERGE_RATE_LIMIT_PER_MINUTE = 0
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Settings) -> None:
     """Hash strength is Django's concern, not the tests'; tests sign in often and need not wait for PBKDF2."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import orjson
@@ -119,8 +118,8 @@ def test_merge_outage_mid_run_changes_nothing_then_recovers(sandbox: Sandbox, se
     watermark = integration.sync_watermark
     Integration.objects.filter(pk=integration.pk).update(sync_watermark=None)  # a full re-read: several pages
     integration.refresh_from_db()
-    sandbox.control("PUT", "faults", latency_ms=250)
-    threading.Timer(0.9, lambda: sandbox.control("POST", "outage", mode="503")).start()
+    # The outage starts after the account check and the first list page, however fast the machine is.
+    sandbox.control("POST", "outage", mode="503", after_requests=4)
 
     failed = sync(integration)
 

@@ -56,6 +56,7 @@ class PlatformFaults:
         if state.latency_ms or state.latency_jitter_ms:
             await asyncio.sleep((state.latency_ms + random.uniform(0, state.latency_jitter_ms)) / 1000)  # noqa: S311
         if state.outage is None:
+            self.faults.count_api_request()
             return False
         if state.outage == "timeout":
             await asyncio.sleep(state.outage_hang_seconds)

@@ -166,7 +166,11 @@ def clear_faults(request: Request, body: dict[str, Any]) -> Any:
 
 
 def start_outage(request: Request, body: dict[str, Any]) -> Any:
-    changes: dict[str, Any] = {"outage": str(body.get("mode", "503"))}
+    mode = str(body.get("mode", "503"))
+    after = int(body.get("after_requests") or 0)
+    changes: dict[str, Any] = (
+        {"outage_armed": mode, "outage_after_requests": after} if after else {"outage": mode}
+    )
     if body.get("hang_seconds") is not None:
         changes["outage_hang_seconds"] = float(body["hang_seconds"])
     sandbox(request).faults.update(changes)
@@ -174,7 +178,7 @@ def start_outage(request: Request, body: dict[str, Any]) -> Any:
 
 
 def stop_outage(request: Request, body: dict[str, Any]) -> Any:
-    sandbox(request).faults.update({"outage": None})
+    sandbox(request).faults.update({"outage": None, "outage_armed": None, "outage_after_requests": 0})
     return sandbox(request).faults.as_dict()
 
 

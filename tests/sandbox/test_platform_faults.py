@@ -35,6 +35,19 @@ def test_outage_answers_every_api_route_with_5xx(
     assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
 
 
+def test_an_armed_outage_starts_after_the_requests_it_was_told_to_serve(
+    faults_cleared: Sandbox, account: dict[str, str]
+) -> None:
+    """A run can be broken at a chosen request, mid-read, without racing a timer."""
+    sandbox = faults_cleared
+    sandbox.control("POST", "/_sandbox/outage", {"mode": "502", "after_requests": 2})
+    statuses = [sandbox.get("/hris/v1/employees", account["token"]).status_code for _ in range(4)]
+    assert statuses == [200, 200, 502, 502]
+    sandbox.control("DELETE", "/_sandbox/outage")
+    assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
+    assert sandbox.control("GET", "/_sandbox/faults")["outage_armed"] is None
+
+
 def test_outage_can_hang_until_the_client_times_out(faults_cleared: Sandbox, account: dict[str, str]) -> None:
     sandbox = faults_cleared
     sandbox.control("POST", "/_sandbox/outage", {"mode": "timeout", "hang_seconds": 1.5})
