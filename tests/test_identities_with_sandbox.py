@@ -87,3 +87,42 @@ def test_item_6_a_pre_hire_is_invited_only_days_before_the_start_date(
 
     assert (run.updated, run.provisioned) == (0, 1)
     assert User.objects.get(email=hire["work_email"]).is_active
+
+
+def test_item_5_a_rehire_under_a_new_id_stays_active_when_the_old_record_changes_or_goes(
+    sandbox: Sandbox,
+) -> None:
+    """Issue item 5: the rehire's new record joins the former person and decides their status; a later edit
+    of the old (terminated) record, then its deletion, leave them active."""
+    integration, _, tenant, _ = setup(sandbox, size=12)
+    person = provisioned(integration)[2]
+    old = sandbox.control("POST", f"{people_path(tenant, person)}/terminate")
+    sandbox.merge_sync()
+    sync(integration)
+    names = {k: old[k] for k in ("first_name", "last_name", "preferred_name") if old.get(k)}
+    sandbox.control("POST", people_path(tenant), work_email=person.work_email, **names)
+    sandbox.merge_sync()
+    people_before = Person.objects.for_org(integration.organization).count()
+
+    sync(integration)
+
+    assert Person.objects.for_org(integration.organization).count() == people_before
+    assert person.identities.count() == 2 and User.objects.get(pk=person.user_id).is_active
+
+    sandbox.control("PATCH", f"tenants/{tenant['id']}/people/{old['remote_id']}", last_name="Formerly")
+    sandbox.merge_sync()
+    assert sync(integration).updated == 1
+    person.refresh_from_db()
+    assert (person.employment_status, person.termination_date, person.last_name) == (
+        "ACTIVE",
+        None,
+        names["last_name"],
+    )
+    assert User.objects.get(pk=person.user_id).is_active
+
+    sandbox.control("DELETE", f"tenants/{tenant['id']}/people/{old['remote_id']}")
+    sandbox.merge_sync()
+    run = sync(integration)
+    person.refresh_from_db()
+    assert (run.deactivated, run.held, person.remote_was_deleted) == (0, 0, False)
+    assert User.objects.get(pk=person.user_id).is_active

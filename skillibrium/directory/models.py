@@ -101,6 +101,8 @@ class SourceIdentity(models.Model):
     group_merge_ids = models.JSONField(default=list, blank=True)
     location_merge_id = models.CharField(max_length=64, blank=True)
     seen_in_run = models.BigIntegerField(default=0, db_index=True)
+    # A former employment of the person (a rehire came under a new id): its changes no longer speak for them.
+    superseded = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

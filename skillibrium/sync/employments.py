@@ -30,9 +30,9 @@ def apply_employment_changes(
             seen.get("effective_date") or ""
         ):
             latest[employee_id] = employment
-    identities = SourceIdentity.objects.filter(integration=integration, merge_id__in=latest).select_related(
-        "person"
-    )
+    identities = SourceIdentity.objects.filter(
+        integration=integration, merge_id__in=latest, superseded=False
+    ).select_related("person")
     people, touched = [], []
     for identity in identities:
         employment = latest[identity.merge_id]

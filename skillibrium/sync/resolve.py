@@ -89,7 +89,7 @@ def resolve_references(integration: Integration) -> int:
     if integration.category != "hris":
         return 0
     groups = group_names(integration)
-    identities = SourceIdentity.objects.filter(integration=integration).filter(
+    identities = SourceIdentity.objects.filter(integration=integration, superseded=False).filter(
         Q(person__manager__isnull=True) & ~Q(manager_merge_id="")
     )
     changed_total, last_pk = 0, 0

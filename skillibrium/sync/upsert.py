@@ -48,6 +48,13 @@ class _Known:
     digest: str
     person_id: int
     source_category: str
+    superseded: bool
+
+    def speaks_for_person(self, integration: Integration) -> bool:
+        """Whether this record's values are the person's: from their current employment, and from the HRIS
+        when the HRIS knows them too."""
+        authoritative = integration.category == Category.HRIS
+        return not self.superseded and (authoritative or self.source_category == integration.category)
 
 
 def _identity_values(row: Mapped, digest: str, run_id: int) -> tuple[Any, ...]:
@@ -126,15 +133,14 @@ def upsert_page(
         _rekey(integration, rows)
     digests = {r.merge_id: r.digest for r in rows}
     known = {
-        merge_id: _Known(pk, digest, person_id, category)
-        for merge_id, pk, digest, person_id, category in SourceIdentity.objects.filter(
+        merge_id: _Known(pk, digest, person_id, category, superseded)
+        for merge_id, pk, digest, person_id, category, superseded in SourceIdentity.objects.filter(
             integration=integration, merge_id__any_of=list(digests)
-        ).values_list("merge_id", "pk", "digest", "person_id", "person__source_category")
+        ).values_list("merge_id", "pk", "digest", "person_id", "person__source_category", "superseded")
     }
     fresh = [r for r in rows if r.merge_id not in known]
     changed = [r for r in rows if r.merge_id in known and known[r.merge_id].digest != digests[r.merge_id]]
     result = PageResult(updated=len(changed), unchanged=len(rows) - len(fresh) - len(changed))
-    authoritative = integration.category == Category.HRIS
     now = timezone.now()
     columns = _Columns.of(integration, [*fresh, *changed], names)
     for row in [*fresh, *changed]:
@@ -145,7 +151,7 @@ def upsert_page(
     people = [
         (known[r.merge_id].person_id, *columns.values(r), now)
         for r in changed
-        if authoritative or known[r.merge_id].source_category == integration.category
+        if known[r.merge_id].speaks_for_person(integration)
     ]
     identities = [
         (known[r.merge_id].identity_id, *_identity_values(r, digests[r.merge_id], run_id)) for r in changed
@@ -156,7 +162,9 @@ def upsert_page(
         result.created, attached = _attach_fresh(
             integration, fresh, digests, columns, run_id=run_id, users_for=users_for
         )
-    result.people = [known[r.merge_id].person_id for r in changed] + attached
+    result.people = [
+        known[r.merge_id].person_id for r in changed if known[r.merge_id].speaks_for_person(integration)
+    ] + attached
     return result
 
 
@@ -165,6 +173,16 @@ class _SameEmail:
     person_id: int
     source_category: str
     live_here: bool  # a current (not terminated, not deleted) record of this very integration
+    name: tuple[str, str] = ("", "")
+
+    def is_former_self(self, row: Mapped) -> bool:
+        """A new record of this source is the same human come back (a rehire under a new id) when it has
+        their name too: an address handed on to a new hire never brings them the former holder's account."""
+        return _name_of(row.person["first_name"], row.person["last_name"]) == self.name
+
+
+def _name_of(first: str, last: str) -> tuple[str, str]:
+    return first.strip().casefold(), last.strip().casefold()
 
 
 def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, _SameEmail]:
@@ -178,12 +196,24 @@ def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, _Same
         .annotate(email_key=Lower("work_email"), here=Exists(here))
         .filter(email_key__any_of=emails)
         .order_by()
-        .values_list("email_key", "pk", "source_category", "here", "employment_status", "remote_was_deleted")
+        .values_list(
+            "email_key",
+            "pk",
+            "source_category",
+            "here",
+            "employment_status",
+            "remote_was_deleted",
+            "first_name",
+            "last_name",
+        )
     )
-    return {
-        email: _SameEmail(pk, category, here and status != EmploymentStatus.INACTIVE and not deleted)
-        for email, pk, category, here, status, deleted in found
-    }
+    matches: dict[str, _SameEmail] = {}
+    # Of several people with one email, the one with a current record here, then the first.
+    for email, pk, category, known_here, status, deleted, first, last in sorted(found, key=lambda f: f[1]):
+        live = known_here and status != EmploymentStatus.INACTIVE and not deleted
+        if email not in matches or (live and not matches[email].live_here):
+            matches[email] = _SameEmail(pk, category, live, _name_of(first, last))
+    return matches
 
 
 def _attach_fresh(
@@ -205,19 +235,21 @@ def _attach_fresh(
     same_email = _same_email(integration, rows)
     authoritative = integration.category == Category.HRIS
     owners: list[int | None] = []
-    new_people, taken_over = [], []
+    new_people, taken_over, rehired = [], [], []
     now = timezone.now()
     for row in rows:
         email = row.person["work_email"]
         match = same_email.get(email) if email else None
-        if match is None or match.live_here:
+        former_here = match is not None and match.source_category == integration.category
+        if match is None or match.live_here or (former_here and not match.is_former_self(row)):
             owners.append(None)
             new_people.append((integration.organization_id, integration.category, *columns.values(row)))
             continue
-        former_here = match.source_category == integration.category
         if former_here or (authoritative and match.source_category != Category.HRIS):
             taken_over.append((match.person_id, *columns.values(row), integration.category, now))
-            same_email[email] = _SameEmail(match.person_id, integration.category, live_here=True)
+            same_email[email] = _SameEmail(match.person_id, integration.category, True, match.name)
+            if former_here:
+                rehired.append((match.person_id, row.merge_id))
         owners.append(match.person_id)
     users: dict[int, int | None] = {}
     if users_for is not None and new_people:
@@ -239,4 +271,14 @@ def _attach_fresh(
             for row, person in zip(rows, people, strict=True)
         ),
     )
+    _supersede(integration, rehired)
     return len(new_people), [p for p in people if p not in provisioned]
+
+
+def _supersede(integration: Integration, rehired: list[tuple[int, str]]) -> None:
+    """A rehire's former records of this source no longer decide anything about them (status, deletion)."""
+    if not rehired:
+        return
+    SourceIdentity.objects.filter(
+        integration=integration, person_id__in=[person for person, _ in rehired]
+    ).exclude(merge_id__in=[merge_id for _, merge_id in rehired]).update(superseded=True)
