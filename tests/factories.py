@@ -1,7 +1,14 @@
-"""Plain typed factory functions for the product's models."""
+"""Plain typed factory functions for the product's models, and the few steps many tests take with them."""
 
+import base64
 import functools
+import hashlib
+import hmac
 import itertools
+
+import orjson
+from django.conf import settings
+from django.test import Client
 
 from skillibrium.accounts.models import Membership, Organization, Role, SSOConfiguration, SSODomain, User
 from skillibrium.accounts.saml import new_service_provider_keys
@@ -35,6 +42,25 @@ def make_integration(
         account_token=f"token-{n}",
         health=health,
     )
+
+
+def signed_in(user: User) -> Client:
+    """A test client with `user` signed in."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def merge_signature(raw: bytes, key: str | None = None) -> str:
+    """As Merge signs a webhook: HMAC-SHA256 of the raw body, URL-safe base64 without padding."""
+    secret = (key or settings.MERGE_WEBHOOK_KEY).encode()
+    return base64.urlsafe_b64encode(hmac.new(secret, raw, hashlib.sha256).digest()).rstrip(b"=").decode()
+
+
+def signed(body: dict[str, object]) -> tuple[bytes, str]:
+    """A webhook body as Merge sends it, and its signature with the configured key."""
+    raw = orjson.dumps(body)
+    return raw, merge_signature(raw)
 
 
 @functools.cache

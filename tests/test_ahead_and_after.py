@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -14,15 +13,9 @@ from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.models import Integration, SupportRequest
 from skillibrium.notifications.services import warn_rotations
 
-from .factories import make_integration, make_org, make_user
+from .factories import make_integration, make_org, make_user, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_admins_record_the_rotation_policy_and_are_warned_once_before_the_expiry() -> None:

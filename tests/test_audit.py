@@ -19,17 +19,10 @@ from skillibrium.integrations.models import Integration
 from skillibrium.notifications.services import send_due_reminders
 from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 
-from .factories import make_org, make_user
+from .factories import make_org, make_user, signed, signed_in
 from .sandboxed import Sandbox, link, sync
-from .test_sync_faults import signed
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def exported(user: User) -> list[list[str]]:

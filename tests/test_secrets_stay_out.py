@@ -9,7 +9,6 @@ import secrets
 import httpx
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
@@ -21,7 +20,7 @@ from skillibrium.merge_client import MergeClient
 from skillibrium.sync import engine
 from skillibrium.sync.models import RunStatus, Trigger
 
-from .factories import make_integration, make_org, make_user
+from .factories import make_integration, make_org, make_user, signed_in
 from .rawdb import tables_holding
 from .sandboxed import Sandbox, link, sync
 
@@ -45,12 +44,6 @@ def logged_text(caplog: pytest.LogCaptureFixture) -> str:
 
 def token_of(integration: Integration) -> str:
     return Integration.objects.get(pk=integration.pk).account_token
-
-
-def admin_client(admin: User) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 def relink(sandbox: Sandbox, integration: Integration, admin: User, tenant: dict[str, str]) -> None:
@@ -80,7 +73,7 @@ def test_support_diagnostics_audit_csv_and_emails_hold_no_token(sandbox: Sandbox
     integration, admin = link(sandbox, make_org(), tenant)
     sync(integration, Trigger.ADMIN)
     relink(sandbox, integration, admin, tenant)
-    client = admin_client(admin)
+    client = signed_in(admin)
 
     client.post(reverse("integrations:contact_support", args=[integration.pk]), {"message": "Still stuck"})
     audit_csv = b"".join(client.get(reverse("audit_csv")).streaming_content).decode()
@@ -121,7 +114,7 @@ def test_a_merge_error_echoing_the_token_is_masked_wherever_it_goes(
     run = sync(integration, Trigger.ADMIN)
     integration.refresh_from_db()
     support.file_support_request(integration=integration, membership=admin.membership, message="Help")
-    edit_page = admin_client(admin).get(reverse("integrations:edit", args=[integration.pk])).content.decode()
+    edit_page = signed_in(admin).get(reverse("integrations:edit", args=[integration.pk])).content.decode()
 
     assert run.status == RunStatus.FAILED and integration.health == Health.DISCONNECTED
     assert "Merge no longer accepts this linked account: Invalid credentials" in run.error
@@ -145,7 +138,7 @@ def test_the_error_page_of_a_failed_relink_shows_no_token(
 
     monkeypatch.setattr(services, "complete_delegations", broken)
     settings.DEBUG = True
-    client = admin_client(admin)
+    client = signed_in(admin)
     client.raise_request_exception = False
     link_token = services.start_link(
         organization=integration.organization, category="hris", email=admin.email

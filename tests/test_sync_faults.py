@@ -1,17 +1,13 @@
 """Faults with the sandbox: each ends with the directory equal to the source, no duplicate users, and no
 wrongful deactivation. These commit to the database, because real worker processes take part."""
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 import os
 import signal
 import subprocess
 import sys
 import time
 
-import orjson
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
@@ -26,7 +22,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 
 from .conftest import ROOT
-from .factories import make_org
+from .factories import make_org, signed
 from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -175,12 +171,6 @@ def test_schema_drift_deactivates_no_one(sandbox: Sandbox) -> None:
     assert not User.objects.filter(
         membership__organization=integration.organization, is_active=False
     ).exists()
-
-
-def signed(body: dict[str, object]) -> tuple[bytes, str]:
-    raw = orjson.dumps(body)
-    digest = hmac.new(django_settings.MERGE_WEBHOOK_KEY.encode(), raw, hashlib.sha256).digest()
-    return raw, base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def test_duplicate_and_out_of_order_webhooks_are_processed_once_and_converge(sandbox: Sandbox) -> None:
