@@ -208,7 +208,8 @@ if "smtp" in EMAIL_BACKEND_PATH:
         "username": env("SKILLIBRIUM_SMTP_USER", ""),
         "password": env("SKILLIBRIUM_SMTP_PASSWORD", ""),
         "use_tls": env_bool("SKILLIBRIUM_SMTP_STARTTLS", False),
-        "timeout": 30,
+        # A server that accepts and never answers costs the worker this long per attempt, never a sync.
+        "timeout": float(env("SKILLIBRIUM_SMTP_TIMEOUT_SECONDS", "10")),
     }
 elif "filebased" in EMAIL_BACKEND_PATH:
     MAILER_OPTIONS = {"file_path": env("SKILLIBRIUM_EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))}

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -14,6 +13,7 @@ from skillibrium.integrations.models import Integration, SupportRequest
 from skillibrium.notifications.services import warn_rotations
 
 from .factories import make_integration, make_org, make_user, signed_in
+from .mailbox import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,8 @@ def test_admins_record_the_rotation_policy_and_are_warned_once_before_the_expiry
     signed_in(admin).post(url, {"password_rotation_days": 90, "rotation_warning_days": 14})
 
     assert warn_rotations() == 1 and warn_rotations() == 0  # 80 of 90 days: inside the 14-day warning
-    assert mail.outbox[0].to == [admin.email]
-    assert "password is expected to expire" in mail.outbox[0].subject
+    assert sent_mail()[0].to == [admin.email]
+    assert "password is expected to expire" in sent_mail()[0].subject
     Integration.objects.filter(pk=integration.pk).update(linked_at=timezone.now())  # relinked: a new period
     assert warn_rotations() == 0
 
@@ -55,8 +55,29 @@ def test_still_not_syncing_files_a_request_with_the_diagnostics(settings: Settin
     assert filed.created_by == admin and filed.message == "Relinked twice, still failing."
     assert filed.diagnostics["linked_account_id"] == integration.merge_account_id
     assert filed.diagnostics["cause"] == Cause.MISSING_PERMISSIONS
-    assert mail.outbox[-1].to == ["help@skillibrium.test"]
-    assert integration.merge_account_id in mail.outbox[-1].body
+    to_support = [m for m in sent_mail() if m.to == ["help@skillibrium.test"]]
+    assert len(to_support) == 1 and integration.merge_account_id in to_support[0].body
+    assert to_support[0].reply_to == [admin.email]
+
+
+def test_still_not_syncing_sends_the_admin_the_confirmation_the_docs_promise(settings: Settings) -> None:
+    """Issue item 11: docs/email-delivery.md lists support confirmations among the emails: the admin who
+    asked gets one, once, naming the request, and replies to it reach support."""
+    settings.SUPPORT_EMAIL = "help@skillibrium.test"
+    org = make_org()
+    admin = make_user(org, role=Role.ADMIN)
+    integration = make_integration(org)
+    integration.set_health(Health.RELINK_NEEDED, Cause.PASSWORD_RESET, "Invalid login credentials")
+
+    signed_in(admin).post(
+        reverse("integrations:contact_support", args=[integration.pk]), {"message": "Still failing."}
+    )
+
+    filed = SupportRequest.objects.get(integration=integration)
+    confirmations = [m for m in sent_mail() if m.to == [admin.email]]
+    assert [m.subject for m in confirmations] == [f"[Sandbox] We received your support request {filed.pk}"]
+    assert confirmations[0].reply_to == ["help@skillibrium.test"]
+    assert "Still failing." in confirmations[0].body and "Workday" in confirmations[0].body
 
 
 def test_staff_see_every_organization_by_health_and_no_one_else_does() -> None:

@@ -6,7 +6,6 @@ import io
 import json
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from skillibrium.notifications.services import send_due_reminders
 from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 
 from .factories import make_org, make_user, signed, signed_in
+from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +124,7 @@ def test_an_intentional_disconnect_sends_no_action_required_email_and_no_reminde
     integration, admin = link(sandbox, make_org(), sandbox.tenant(size=5, seed=43))
     sync(integration, Trigger.SETUP)
     make_user(integration.organization, role=Role.ADMIN)
-    mail.outbox.clear()
+    clear_mail()
 
     answer = signed_in(admin).post(
         reverse("integrations:disconnect", args=[integration.pk]), {"confirm": integration.provider_name}
@@ -135,7 +135,7 @@ def test_an_intentional_disconnect_sends_no_action_required_email_and_no_reminde
 
     integration.refresh_from_db()
     assert answer.status_code == 302 and integration.health == Health.DISCONNECTED
-    assert [m.subject for m in mail.outbox] == []
+    assert [m.subject for m in sent_mail()] == []
     assert integration.cause == Cause.DISCONNECTED_BY_ADMIN
     assert AuditEntry.objects.filter(action="integration.disconnected", organization=integration.organization)
     assert not SyncRun.objects.filter(integration=integration, status=RunStatus.RUNNING).exists()

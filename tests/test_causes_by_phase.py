@@ -6,7 +6,6 @@ else loses access, and admins get one "action required" email per credential bre
 from collections.abc import Callable
 
 import pytest
-from django.core import mail
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import User
@@ -19,6 +18,7 @@ from skillibrium.sync import engine
 from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 
 from .factories import make_org
+from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link
 from .test_sync_faults import assert_matches_source
 
@@ -47,7 +47,7 @@ class Scenario:
         self.integration, self.admin = link(sandbox, make_org(), self.tenant)
         self.password = self.tenant["password"]
         assert self.run(Trigger.SETUP).status == RunStatus.SUCCEEDED
-        mail.outbox.clear()
+        clear_mail()
         users = Person.objects.for_org(self.integration.organization).filter(user__is_active=True)
         self.leavers = [p.user.email for p in users.select_related("user").order_by("pk")[:2] if p.user]
         for person in users.order_by("pk")[:2]:
@@ -147,5 +147,5 @@ def test_a_break_at_any_phase_loses_nothing_and_deactivates_only_leavers(
         organization=scenario.integration.organization, action="user.deactivated"
     )
     assert sorted(deactivations.values_list("target", flat=True)) == sorted(scenario.leavers)
-    alerts = [m for m in mail.outbox if "Action required" in m.subject]
+    alerts = [m for m in sent_mail() if "Action required" in m.subject]
     assert len(alerts) == (0 if cause == "merge_outage" else breaks)

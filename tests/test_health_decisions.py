@@ -4,7 +4,6 @@ schedule, without Merge: what an error means for an integration, when it is trie
 import datetime as dt
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from skillibrium.accounts.models import Role
@@ -14,6 +13,7 @@ from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import AccountGone, MergeError, RateLimited, RelinkNeeded, Transient
 
 from .factories import make_integration, make_org, make_user
+from .mailbox import clear_mail, sent_mail
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_a_transient_failure_degrades_schedules_a_retry_and_emails_no_one() -> N
     assert stored.failing_since is not None and before <= stored.failing_since <= timezone.now()
     assert stored.next_sync_at is not None
     assert dt.timedelta(minutes=2) <= stored.next_sync_at - before <= dt.timedelta(minutes=2, seconds=5)
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 @pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_a_relink_needed_emails_the_admins_once_and_waits_for_them() -> None:
     stored = unwell(integration)
     assert (stored.health, stored.cause) == (Health.RELINK_NEEDED, Cause.EXPIRED_CREDENTIALS)
     assert stored.next_sync_at == scheduled  # no sooner retry: only a relink helps
-    assert [m.to for m in mail.outbox] == [[admin.email]]
+    assert [m.to for m in sent_mail()] == [[admin.email]]
 
 
 @pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_a_problem_merge_reports_degrades_without_email_and_holds_provisioning()
     stored = unwell(integration)
     assert (stored.health, stored.cause) == (Health.DEGRADED, Cause.PROVIDER_OUTAGE)
     assert stored.provisioning_pending and stored.consecutive_failures == 0
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 @pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_success_after_failures_resets_them_and_asks_for_a_full_provisioning_pas
     assert (stored.health, stored.cause) == (Health.HEALTHY, Cause.NONE)
     assert stored.consecutive_failures == 0 and stored.failing_since is None
     assert not stored.provisioning_pending and stored.sync_watermark == stamp
-    assert mail.outbox == []  # a degraded spell that healed itself needed no one
+    assert sent_mail() == []  # a degraded spell that healed itself needed no one
 
 
 @pytest.mark.django_db
@@ -147,9 +147,9 @@ def test_recovery_from_a_relink_needed_says_so_to_the_admins() -> None:
     integration = make_integration(make_org(), health=Health.HEALTHY)
     admin = make_user(integration.organization, role=Role.ADMIN)
     health.record_failure(integration, RelinkNeeded("The password for the linked user was reset."))
-    mail.outbox.clear()
+    clear_mail()
 
     health.record_success(integration, watermark=None)
 
     assert unwell(integration).health == Health.HEALTHY
-    assert [m.to for m in mail.outbox] == [[admin.email]]
+    assert [m.to for m in sent_mail()] == [[admin.email]]

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +16,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, Trigger
 
 from .factories import make_org
+from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ def linked(
     tenant = sandbox.tenant(provider=provider, size=size)
     integration, admin = link(sandbox, make_org(), tenant)
     assert sync(integration, Trigger.SETUP).status == RunStatus.SUCCEEDED
-    mail.outbox.clear()
+    clear_mail()
     return integration, admin, tenant
 
 
@@ -64,13 +64,13 @@ def test_each_credential_break_is_named_and_paused_then_relinked(
     assert run.status == RunStatus.FAILED
     assert (integration.health, integration.cause) == (Health.RELINK_NEEDED, cause)
     assert integration.merge_issues and integration.merge_issues[0]["id"]
-    assert len(mail.outbox) == 1 and "Action required" in mail.outbox[0].subject
+    assert len(sent_mail()) == 1 and "Action required" in sent_mail()[0].subject
     if break_path == "revoke-permission":
         sandbox.control("POST", f"tenants/{tenant['id']}/grant-permission")
     relink(sandbox, integration, admin, tenant, broken.get("password") or tenant["password"])
     assert sync(integration, Trigger.RELINK).status == RunStatus.SUCCEEDED
     assert integration.health == Health.HEALTHY and integration.merge_issues == []
-    assert [m.subject for m in mail.outbox][-1].endswith("is syncing again")
+    assert [m.subject for m in sent_mail()][-1].endswith("is syncing again")
 
 
 def test_wrong_credentials_leave_it_needing_a_relink(sandbox: Sandbox) -> None:
@@ -102,7 +102,7 @@ def test_merge_outage_heals_by_itself_without_email(sandbox: Sandbox, settings) 
     assert monitor.poll_linked_accounts().to_sync == [integration.pk]
     assert PlatformIncident.current() is None
     assert sync(integration).status == RunStatus.SUCCEEDED and integration.health == Health.HEALTHY
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 def test_provider_offline_syncs_but_deactivates_no_one_until_it_is_back(sandbox: Sandbox) -> None:
@@ -123,7 +123,7 @@ def test_provider_offline_syncs_but_deactivates_no_one_until_it_is_back(sandbox:
     after = sync(integration)
     assert integration.health == Health.HEALTHY
     assert after.deactivated == 1 and not User.objects.get(pk=leaver.user_id).is_active
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 def test_paused_integration_stays_paused_after_relink(sandbox: Sandbox) -> None:
@@ -161,7 +161,7 @@ def test_delegated_relink_is_tracked_from_sent_to_completed(sandbox: Sandbox) ->
 
     delegation = integration.delegations.get()
     assert delegation.status == DelegationStatus.SENT
-    invite = next(m for m in mail.outbox if m.to == ["it@example.com"])
+    invite = next(m for m in sent_mail() if m.to == ["it@example.com"])
     assert delegation.token in invite.body and "magic" not in invite.body
     opened = Client().get(reverse("integrations:delegated_open", args=[delegation.token]))
     assert opened.status_code == 302 and "/link/m/" in opened["Location"]

@@ -1,6 +1,9 @@
-"""Emails to admins through a real SMTP server: one per transition, reminders on schedule, recovery."""
+"""Emails through a real SMTP server: one per transition, reminders on schedule, recovery; every email is
+queued in the outbox and sent by the worker (deliver_due_emails here), so a mail server down or hanging
+delays it without losing it and never holds a sync."""
 
 import datetime as dt
+import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -13,8 +16,17 @@ from pytest_django.fixtures import Settings
 from merge_sandbox.launch import free_port
 from skillibrium.accounts.models import Role
 from skillibrium.integrations.choices import Cause, Health
-from skillibrium.integrations.health import record_success
-from skillibrium.notifications.services import notify_health_change, send_due_reminders
+from skillibrium.integrations.health import record_failure, record_success
+from skillibrium.integrations.models import Integration
+from skillibrium.merge_client import RelinkNeeded
+from skillibrium.notifications.models import EmailStatus, OutboxEmail
+from skillibrium.notifications.outbox import deliver_due_emails
+from skillibrium.notifications.services import (
+    notify_health_change,
+    send_due_reminders,
+    send_invitation_emails,
+    warn_rotations,
+)
 
 from .factories import make_integration, make_org, make_user
 
@@ -31,7 +43,7 @@ class Inbox:
 
     @property
     def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
+        return [" ".join(str(m["Subject"]).split()) for m in self.messages]  # long subjects are folded
 
 
 @pytest.fixture
@@ -64,6 +76,7 @@ def test_one_email_per_transition_to_every_admin(inbox: Inbox) -> None:
 
     notify_health_change(integration)
     notify_health_change(integration)  # the same transition again: nothing more
+    deliver_due_emails()
 
     assert len(inbox.messages) == 1
     message = inbox.messages[0]
@@ -82,7 +95,9 @@ def test_reminders_after_one_three_and_seven_days_then_recovery(inbox: Inbox) ->
 
     for hours in (23, 24, 25, 71, 72, 100, 168, 169, 400):
         send_due_reminders(now=start + dt.timedelta(hours=hours))
+        deliver_due_emails()
     record_success(integration, watermark=timezone.now())
+    deliver_due_emails()
 
     assert inbox.subjects == [
         "[Sandbox] Action required: relink your Workday integration",
@@ -97,6 +112,7 @@ def test_production_subjects_carry_no_tag(inbox: Inbox, settings: Settings) -> N
     settings.ENVIRONMENT = "production"
     integration, _ = broken_integration()
     notify_health_change(integration)
+    deliver_due_emails()
     assert inbox.subjects == ["Action required: relink your Workday integration"]
 
 
@@ -105,27 +121,109 @@ def test_degraded_sends_nothing(inbox: Inbox) -> None:
     make_user(integration.organization, role=Role.ADMIN)
     integration.set_health(Health.DEGRADED, Cause.MERGE_OUTAGE)
     notify_health_change(integration)
+    deliver_due_emails()
     assert inbox.messages == []
 
 
-def test_a_mail_server_outage_loses_no_alert(inbox: Inbox, settings: Settings) -> None:
-    """The server refuses: the transition still happens; the hourly job sends the email once it is back."""
-    working = settings.MAILERS
+def refusing(settings: Settings) -> None:
+    """Nothing listens on the mail server's port: each connection is refused at once."""
     settings.MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
         }
     }
+
+
+def test_a_mail_server_outage_loses_no_alert(inbox: Inbox, settings: Settings) -> None:
+    """The server refuses: the transition still happens; the worker sends the email once it is back."""
+    working = settings.MAILERS
+    refusing(settings)
     integration, _ = broken_integration()
-    notify_health_change(integration)  # refused: logged, nothing raised
-    send_due_reminders()  # still refused
+    notify_health_change(integration)
+    send_due_reminders()
+    assert deliver_due_emails() == 0  # refused: logged, nothing raised, tried again later
     assert inbox.messages == []
 
     settings.MAILERS = working
+    assert deliver_due_emails() == 0  # not due yet
+    later = timezone.now() + dt.timedelta(minutes=2)
+    assert deliver_due_emails(now=later) == 1
     send_due_reminders()
-    send_due_reminders()
+    assert deliver_due_emails(now=later + dt.timedelta(hours=1)) == 0
 
+    assert inbox.subjects == ["[Sandbox] Action required: relink your Workday integration"]
+
+
+def test_invitations_recovery_and_rotation_warnings_wait_out_a_mail_server_outage(
+    inbox: Inbox, settings: Settings
+) -> None:
+    """Issue item 11: invitations, "syncing again" and password-rotation warnings that fail because SMTP is
+    down are sent once, each, when it is back (a retried invitation task adds none)."""
+    working = settings.MAILERS
+    refusing(settings)
+    integration, _ = broken_integration()
+    org = integration.organization
+    newcomers = [make_user(org) for _ in range(3)]
+    record_success(integration, watermark=timezone.now())  # Healthy again: "syncing again"
+    Integration.objects.filter(pk=integration.pk).update(
+        password_rotation_days=90, linked_at=timezone.now() - dt.timedelta(days=80)
+    )
+    send_invitation_emails(user_ids=[u.pk for u in newcomers])
+    warn_rotations()
+    assert deliver_due_emails() == 0
+
+    settings.MAILERS = working
+    send_invitation_emails(user_ids=[u.pk for u in newcomers])  # the task ran again
+    warn_rotations()
+    for minutes in (2, 10, 60):
+        deliver_due_emails(now=timezone.now() + dt.timedelta(minutes=minutes))
+
+    subjects = sorted(inbox.subjects)
+    assert subjects == sorted(
+        [f"[Sandbox] You're invited to Skillibrium by {org}"] * 3
+        + [
+            "[Sandbox] The Workday sync user's password is expected to expire on "
+            f"{(timezone.now() + dt.timedelta(days=10)):%b %d}",
+            "[Sandbox] Your Workday integration is syncing again",
+        ]
+    )
+    invited = sorted(m["To"] for m in inbox.messages if "invited" in str(m["Subject"]))
+    assert invited == sorted(u.email for u in newcomers)
+
+
+def test_a_mail_server_that_never_answers_does_not_hold_a_sync(inbox: Inbox, settings: Settings) -> None:
+    """Issue item 11: the server accepts connections and never answers. The sync's failure (and its email)
+    is recorded without a connection to the mail server; the worker's attempt times out after the SMTP
+    timeout setting, and the email goes out once the server answers again."""
+    working = settings.MAILERS
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever says 220
+        silent.setblocking(False)
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 0.5},
+            }
+        }
+        integration, _ = broken_integration()
+        Integration.objects.filter(pk=integration.pk).update(health=Health.HEALTHY, cause=Cause.NONE)
+        integration.refresh_from_db()
+
+        record_failure(integration, RelinkNeeded("Invalid login credentials"))  # what a failing sync does
+
+        with pytest.raises(BlockingIOError):
+            silent.accept()  # no one connected: the sync did not talk to the mail server
+        assert deliver_due_emails() == 0
+        connection, _ = silent.accept()  # the worker did, and gave up after the timeout
+        connection.close()
+    email = OutboxEmail.objects.get()
+    assert (email.status, email.attempts) == (EmailStatus.PENDING, 1)
+    assert "timed out" in email.last_error
+
+    settings.MAILERS = working
+    deliver_due_emails(now=timezone.now() + dt.timedelta(minutes=2))
     assert inbox.subjects == ["[Sandbox] Action required: relink your Workday integration"]
 
 
@@ -138,6 +236,7 @@ def test_after_scheduler_downtime_only_the_latest_due_reminder_goes_out(inbox: I
 
     send_due_reminders(now=start + dt.timedelta(days=8))
     send_due_reminders(now=start + dt.timedelta(days=9))
+    deliver_due_emails()
 
     assert inbox.subjects == [
         "[Sandbox] Action required: relink your Workday integration",

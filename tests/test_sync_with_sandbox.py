@@ -1,7 +1,6 @@
 """The sync engine against a real Merge sandbox: full, incremental, broken, relinked, caught up."""
 
 import pytest
-from django.core import mail
 
 from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person
@@ -12,6 +11,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, Trigger
 
 from .factories import make_org
+from .mailbox import sent_mail
 from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
@@ -113,8 +113,8 @@ def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
 
     assert failed.status == RunStatus.FAILED
     assert (integration.health, integration.cause) == (Health.RELINK_NEEDED, Cause.PASSWORD_RESET)
-    assert [m.to for m in mail.outbox] == [[admin.email]]
-    assert "Action required" in mail.outbox[0].subject
+    assert [m.to for m in sent_mail()] == [[admin.email]]
+    assert "Action required" in sent_mail()[0].subject
     assert sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE) is None
 
     token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
@@ -134,7 +134,7 @@ def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
     assert integration.health == Health.HEALTHY
     assert Person.objects.for_org(org).filter(last_name="Hopper", user__is_active=True).count() == 1
     assert User.objects.get(pk=leaver.user_id).is_active is False
-    assert "syncing again" in mail.outbox[-1].subject
+    assert "syncing again" in sent_mail()[-1].subject
     assert hire["first_name"] == "Grace"
 
 

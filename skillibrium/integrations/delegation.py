@@ -4,7 +4,6 @@ import datetime as dt
 import secrets
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils import timezone
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeClient
+from skillibrium.notifications.outbox import queue_email
 from skillibrium.notifications.services import subject
 
 from .models import DelegatedRelink, DelegationStatus, Integration
@@ -65,11 +65,11 @@ def _email(delegation: DelegatedRelink, *, reminder: bool) -> None:
         "reminder": reminder,
     }
     title = f"Please re-authenticate {integration.provider_name} for {integration.organization.name}"
-    send_mail(
-        subject(("Reminder: " if reminder else "") + title),
-        render_to_string("notifications/delegated_relink.txt", context),
-        None,
-        [delegation.email],
+    queue_email(
+        key=f"delegation/{delegation.pk}/{'reminder' if reminder else 'link'}",
+        subject=subject(("Reminder: " if reminder else "") + title),
+        body=render_to_string("notifications/delegated_relink.txt", context),
+        to=[delegation.email],
     )
 
 

@@ -3,10 +3,11 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
 
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
+from skillibrium.notifications.outbox import queue_email
 from skillibrium.notifications.services import subject
 
 from .models import Integration, SupportRequest
@@ -58,12 +59,24 @@ def file_support_request(*, integration: Integration, membership: Membership, me
     )
     lines = [f"{k}: {v}" for k, v in bundle.items() if k not in ("recent_runs", "health_history")]
     body = f"From {membership.user.email}:\n\n{message}\n\n" + "\n".join(lines)
-    EmailMessage(
-        subject(f"Support request {request.pk}: {integration} is not syncing"),
-        body,
+    queue_email(
+        key=f"support/{request.pk}",
+        subject=subject(f"Support request {request.pk}: {integration} is not syncing"),
+        body=body,
         to=[settings.SUPPORT_EMAIL],
         reply_to=[membership.user.email],
-    ).send()
+    )
+    # The admin learns that the request left, and that the answer comes by email (docs/email-delivery.md).
+    queue_email(
+        key=f"support/{request.pk}/confirmation",
+        subject=subject(f"We received your support request {request.pk}"),
+        body=render_to_string(
+            "notifications/support_confirmation.txt",
+            {"request": request, "integration": integration, "message": request.message},
+        ),
+        to=[membership.user.email],
+        reply_to=[settings.SUPPORT_EMAIL],
+    )
     record(
         organization_id=integration.organization_id,
         actor_id=membership.user_id,

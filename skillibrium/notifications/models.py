@@ -1,21 +1,42 @@
+import datetime as dt
+from typing import Self
+
 from django.db import models
 from django.utils import timezone
 
 
-class SentNotification(models.Model):
-    """One row per email kind per health transition: the unique constraint is what makes it 'at most once'."""
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Given up"
 
-    event = models.ForeignKey(
-        "integrations.IntegrationEvent", on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(max_length=32)
-    recipients = models.PositiveIntegerField(default=0)
-    sent_at = models.DateTimeField(default=timezone.now)
+
+class OutboxQuerySet(models.QuerySet["OutboxEmail"]):
+    def due(self, now: dt.datetime) -> Self:
+        return self.filter(status=EmailStatus.PENDING, next_attempt_at__lte=now)
+
+
+class OutboxEmail(models.Model):
+    """Every email the product sends, written before it is sent and sent by the task worker: the unique key
+    makes it at most once (per transition, invitation, request), the retries make it arrive once SMTP is back,
+    and no sync or request waits for a mail server."""
+
+    key = models.CharField(max_length=200, unique=True)
+    to = models.JSONField(default=list)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OutboxQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["event", "kind"], name="one_email_per_transition_and_kind")
-        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 
     def __str__(self) -> str:
-        return f"{self.kind} for event {self.event_id}"
+        return f"{self.subject} ({self.status})"

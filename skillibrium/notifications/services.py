@@ -2,11 +2,8 @@
 
 import datetime as dt
 import logging
-import smtplib
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +13,7 @@ from skillibrium.integrations.causes import explain
 from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration
 
-from .models import SentNotification
+from .outbox import queue_email
 
 logger = logging.getLogger(__name__)
 
@@ -38,42 +35,28 @@ def edit_url(integration: Integration) -> str:
     return settings.SITE_URL + reverse(name, args=[integration.pk])
 
 
-def _claim(integration: Integration, kind: str) -> SentNotification | None:
-    """Record the email before sending it: a second claim for the same transition fails."""
-    event = integration.current_event
-    if event is None:
-        return None
-    try:
-        with transaction.atomic():
-            return SentNotification.objects.create(event=event, kind=kind)
-    except IntegrityError:
-        return None
-
-
 def _send(integration: Integration, kind: str, title: str, template: str, **extra: object) -> bool:
+    """Queue one email per health transition and kind: the outbox key is what makes it at most once."""
     recipients = admin_emails(integration.organization_id)
-    if not recipients or (claim := _claim(integration, kind)) is None:
+    event = integration.current_event
+    if not recipients or event is None:
         return False
     context = {
         "integration": integration,
         "explanation": explain(integration.cause),
         "edit_url": edit_url(integration),
     }
-    try:
-        send_mail(subject(title), render_to_string(template, context | extra), None, recipients)
-    except (smtplib.SMTPException, OSError) as error:
-        # The mail server is down or refused: nothing else stops, and the hourly reminder job tries again.
-        claim.delete()
-        logger.warning(
-            "could not email the admins of organization %s (%s): %s", integration.organization_id, kind, error
-        )
-        return False
-    claim.recipients = len(recipients)
-    claim.save(update_fields=["recipients"])
-    logger.info(
-        "emailed %d admins of organization %s: %s", len(recipients), integration.organization_id, kind
+    queued = queue_email(
+        key=f"health/{event.pk}/{kind}",
+        subject=subject(title),
+        body=render_to_string(template, context | extra),
+        to=recipients,
     )
-    return True
+    if queued:
+        logger.info(
+            "emailing %d admins of organization %s: %s", len(recipients), integration.organization_id, kind
+        )
+    return queued
 
 
 def _send_broken(integration: Integration) -> bool:
@@ -121,10 +104,10 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
 
 
 def send_invitation_emails(*, user_ids: list[int]) -> int:
-    """Invite new users: they choose a password through password reset; no password is ever mailed."""
+    """Invite new users, once each: they choose a password through password reset; none is ever mailed."""
     from skillibrium.accounts.models import User
 
-    sent = 0
+    queued = 0
     users = User.objects.filter(pk__in=user_ids, is_active=True).select_related("membership__organization")
     for user in users:
         organization = user.membership.organization
@@ -133,10 +116,13 @@ def send_invitation_emails(*, user_ids: list[int]) -> int:
             "organization": organization,
             "url": settings.SITE_URL + reverse("account_reset_password"),
         }
-        body = render_to_string("notifications/invitation.txt", context)
-        send_mail(subject(f"You're invited to Skillibrium by {organization}"), body, None, [user.email])
-        sent += 1
-    return sent
+        queued += queue_email(
+            key=f"invitation/{user.pk}",
+            subject=subject(f"You're invited to Skillibrium by {organization}"),
+            body=render_to_string("notifications/invitation.txt", context),
+            to=[user.email],
+        )
+    return queued
 
 
 def warn_rotations(*, now: dt.datetime | None = None) -> int:
@@ -156,7 +142,12 @@ def warn_rotations(*, now: dt.datetime | None = None) -> int:
             "notifications/rotation_warning.txt",
             {"integration": integration, "expires": expires, "edit_url": edit_url(integration)},
         )
-        send_mail(subject(title), body, None, recipients)
+        queue_email(
+            key=f"rotation/{integration.pk}/{integration.linked_at.isoformat()}",
+            subject=subject(title),
+            body=body,
+            to=recipients,
+        )
         integration.rotation_warned_at = now
         integration.save(update_fields=["rotation_warned_at"])
         sent += 1
