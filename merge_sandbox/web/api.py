@@ -155,7 +155,7 @@ def delete_account(request: Request) -> Response:
         )
     box.webhooks.emit("LinkedAccount.deleted", account, {"linked_account_id": account["id"]})
     threading.Thread(target=_purge, args=(box.store, account["id"]), daemon=True).start()
-    return Response(b"", status_code=200)
+    return json_response({})  # the current specs: 200, application/json, an empty object
 
 
 def _purge(store: Any, account_id: str) -> None:

@@ -59,10 +59,12 @@ def test_delete_account_forgets_the_token(sandbox: Sandbox) -> None:
     assert hook["linked_account"]["id"] == account["id"]
 
 
-def test_delete_account_answers_200_with_an_empty_body(sandbox: Sandbox) -> None:
+def test_delete_account_answers_an_empty_json_object(sandbox: Sandbox) -> None:
+    """Issue item 19: 200 with `{}` as application/json, as the current specs say."""
     account = sandbox.link(sandbox.tenant(size=3))
     response = sandbox.http.post("/api/hris/v1/delete-account", headers=sandbox.headers(account["token"]))
-    assert (response.status_code, response.content) == (200, b"")
+    assert (response.status_code, response.headers["content-type"]) == (200, "application/json")
+    assert response.json() == {}
 
 
 def test_resync_returns_a_bare_array_and_picks_up_changes(sandbox: Sandbox) -> None:

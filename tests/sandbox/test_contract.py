@@ -80,6 +80,18 @@ def test_account_routes_match_the_spec(
     assert_valid(spec, f"/{category}/v1/sync-status/resync", resync.json(), "post")
 
 
+@pytest.mark.parametrize(("category", "spec"), [("hris", HRIS), ("crm", CRM)])
+def test_delete_account_matches_the_current_spec(sandbox: Sandbox, category: str, spec: str) -> None:
+    """Issue item 19: delete-account answers `{}` as application/json, the current specs' 200 response."""
+    account = sandbox.link(sandbox.tenant("workday" if category == "hris" else "salesforce", size=3))
+    response = sandbox.http.post(
+        f"/api/{category}/v1/delete-account", headers=sandbox.headers(account["token"])
+    )
+    assert response.headers["content-type"] == "application/json"
+    assert _ok(response) == {}
+    assert_valid(spec, f"/{category}/v1/delete-account", response.json(), "post")
+
+
 def test_link_and_issue_routes_match_the_spec(sandbox: Sandbox) -> None:
     tenant = sandbox.tenant("hubspot", size=5)
     body = {
