@@ -277,8 +277,17 @@ def test_new_records_get_one_user_per_email_and_existing_users_are_matched_not_d
     assert people.filter(work_email="pat.shared@example.com").count() == 2
     assert people.filter(user=shared).count() == 1
     assert people.get(work_email=stranger.email).user is None
-    conflicts = AuditEntry.objects.filter(organization=integration.organization, action="user.conflict")
-    assert list(conflicts.values_list("target", flat=True)) == [stranger.email]
+    # The address is another's: the new person waits for an admin, told whose it is (another organization's
+    # user is never named); the second record of one address does not take over the first one's user.
+    held = HeldChange.objects.filter(organization=integration.organization, status=HoldStatus.PENDING)
+    assert {(h.person.work_email, h.kind, h.reason) for h in held} == {
+        (email, ChangeKind.CREATE, HoldReason.EMAIL_TAKEN) for email in (stranger.email, shared.email)
+    }
+    assert held.get(person__work_email=stranger.email).evidence == (
+        f"{stranger.email}: a Skillibrium user outside your organization has this address"
+    )
+    shared.refresh_from_db()
+    assert shared.first_name == "Pat"
     admin.refresh_from_db()
     assert admin.is_active and (admin.first_name, admin.membership.organization_id) == (
         "Ada",

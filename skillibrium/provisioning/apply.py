@@ -1,5 +1,6 @@
 """Turn the directory into Skillibrium users: plan in chunks, hold what needs review, apply the rest."""
 
+import dataclasses
 import datetime as dt
 from array import array
 from collections.abc import Iterator, Mapping
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentit
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
 
-from . import writes
+from . import logins, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from .plan import Candidate, Plan, plan_provisioning, trips_safeguard
 
@@ -35,9 +36,15 @@ class Changes:
     deactivated: int = 0
     held: int = 0
     released: int = 0
+    emails_changed: int = 0
+    failed: list[tuple[str, Exception]] = field(default_factory=list)  # (email, why): skipped, reported
     kept_last_admin: list[str] = field(default_factory=list)
     owner_leaving: list[str] = field(default_factory=list)
     preview: dict[str, list[str]] = field(default_factory=dict)
+
+    def merge(self, other: "Changes") -> None:
+        for name in ("created", "reactivated", "updated", "deactivated", "held", "emails_changed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def add(self, kind: str, candidates: list[Candidate], limit: int = 50) -> None:
         names = self.preview.setdefault(kind, [])
@@ -136,8 +143,7 @@ class Streaming:
             plan = plan_provisioning(candidates, today=today, policy=self.policy, active_admins=0)
             plan.deactivate, plan.kept_last_admin = [], []
             _note(self.changes, plan, owners=set())
-            with transaction.atomic():
-                _apply(self.organization, self.policy, plan, self.changes, None, False, False)
+            _apply_or_skip(self.organization, self.policy, plan, self.changes, None, False, False)
         self.statistics.wrote(self.changes.created)
 
     def users_for_new_people(self, people: list[Mapping[str, Any]]) -> dict[int, int | None]:
@@ -225,8 +231,7 @@ def provision_organization(
         if dry_run:
             _count_preview(changes, plan, hold_deactivations, hold_everything)
             continue
-        with transaction.atomic():
-            _apply(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
+        _apply_or_skip(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
         statistics.wrote(changes.created - created_before)
     if not dry_run:
         changes.released = _release_held(organization, today, policy)
@@ -266,7 +271,7 @@ def _note(changes: Changes, plan: Plan, owners: set[int]) -> None:
     changes.owner_leaving += [c.email for c in plan.deactivate if c.user_id in owners]
 
 
-def _apply(
+def _apply_or_skip(
     organization: Organization,
     policy: ProvisioningPolicy,
     plan: Plan,
@@ -275,6 +280,75 @@ def _apply(
     hold_deactivations: bool,
     hold_everything: bool,
 ) -> None:
+    """Applies the plan in one transaction; should the database refuse it (a user written meanwhile by
+    someone else, say), each change on its own, so that one record that cannot be applied is skipped and
+    reported while the rest of the organization is provisioned."""
+    args = (organization, policy, run, hold_deactivations, hold_everything)
+    try:
+        with transaction.atomic():
+            applied = _apply(plan, *args)
+    except IntegrityError:
+        for candidate, single in plan.one_by_one():
+            try:
+                with transaction.atomic():
+                    changes.merge(_apply(single, *args))
+            except IntegrityError as error:
+                changes.failed.append((candidate.email, error))
+        with transaction.atomic():
+            writes.record_kept_admins(organization, plan.kept_last_admin)
+    else:
+        changes.merge(applied)
+
+
+def _apply(
+    plan: Plan,
+    organization: Organization,
+    policy: ProvisioningPolicy,
+    run: "SyncRun | None",
+    hold_deactivations: bool,
+    hold_everything: bool,
+) -> Changes:
+    plan, changes = dataclasses.replace(plan), Changes()  # what is held leaves this copy, not the caller's
+    held = _held(plan, hold_deactivations, hold_everything)
+    today = org_today(organization)
+    changes.held += writes.hold(organization, held, run=run, today=today, previous=plan.reconsidered)
+    # Addresses first: one freed by a move (a rename) can go to a new person of the same batch.
+    moved, blocked = logins.change_emails(organization, plan.change_email)
+    changes.emails_changed += writes.record_email_changes(organization, moved)
+    created, taken = writes.create_users(organization, plan.create, invite=policy.send_invitations)
+    changes.created += created
+    changes.reactivated += writes.set_active(organization, plan.reactivate, active=True)
+    changes.deactivated += writes.set_active(organization, plan.deactivate, active=False, today=today)
+    changes.updated += writes.update_profiles(organization, plan.update)
+    writes.record_kept_admins(organization, plan.kept_last_admin)
+    changes.held += _hold_taken(organization, taken, blocked, run=run, today=today)
+    return changes
+
+
+def _hold_taken(
+    organization: Organization,
+    taken: list[Candidate],
+    blocked: list[tuple[Candidate, str]],
+    *,
+    run: "SyncRun | None",
+    today: dt.date,
+) -> int:
+    """New people whose address a user has, and moves onto another's address, wait for an admin: why."""
+    holders = logins.holders(c.email for c in taken)
+    why = {c.person_id: f"{c.email}: {logins.why_taken(holders[c.email], organization)}" for c in taken}
+    why |= {
+        c.person_id: f"The source changed the work email from {c.user_email} to {c.email}: {reason}"
+        for c, reason in blocked
+    }
+    held = [(c, ChangeKind.CREATE, HoldReason.EMAIL_TAKEN) for c in taken]
+    held += [(c, ChangeKind.CHANGE_EMAIL, HoldReason.EMAIL_TAKEN) for c, _ in blocked]
+    return writes.hold(organization, held, run=run, today=today, why=why)
+
+
+def _held(
+    plan: Plan, hold_deactivations: bool, hold_everything: bool
+) -> list[tuple[Candidate, ChangeKind, HoldReason]]:
+    """What waits for an admin, taken out of the plan."""
     held: list[tuple[Candidate, ChangeKind, HoldReason]] = []
     if hold_everything:
         reason = HoldReason.RECONNECTION_REVIEW
@@ -290,13 +364,7 @@ def _apply(
         again = [c for c in plan.deactivate if c.person_id in plan.reconsidered]
         held += [(c, ChangeKind.DEACTIVATE, HoldReason.NEW_EVIDENCE) for c in again]
         plan.deactivate = [c for c in plan.deactivate if c.person_id not in plan.reconsidered]
-    today = org_today(organization)
-    changes.held += writes.hold(organization, held, run=run, today=today, previous=plan.reconsidered)
-    changes.created += writes.create_users(organization, plan.create, invite=policy.send_invitations)
-    changes.reactivated += writes.set_active(organization, plan.reactivate, active=True)
-    changes.deactivated += writes.set_active(organization, plan.deactivate, active=False, today=today)
-    changes.updated += writes.update_profiles(organization, plan.update)
-    writes.record_kept_admins(organization, plan.kept_last_admin)
+    return held
 
 
 def _release_held(organization: Organization, today: dt.date, policy: ProvisioningPolicy) -> int:
@@ -306,14 +374,20 @@ def _release_held(organization: Organization, today: dt.date, policy: Provisioni
     )
     released = []
     for held in pending:
-        candidate = writes.candidates([held.person])[0]
-        still_needed = (
-            bool(candidate.leaving_evidence(today))
-            if held.kind == ChangeKind.DEACTIVATE
-            else candidate.is_admitted(policy, today)
-        )
-        if not still_needed:
+        if not _still_needed(writes.candidates([held.person])[0], held.kind, today, policy):
             held.status, held.decided_at = HoldStatus.RELEASED, timezone.now()
             released.append(held)
     HeldChange.objects.bulk_update(released, ["status", "decided_at"])
     return len(released)
+
+
+def _still_needed(c: Candidate, kind: str, today: dt.date, policy: ProvisioningPolicy) -> bool:
+    """Whether a held change still has something to do: a person who came back, a user created or an
+    address moved meanwhile, release it."""
+    if kind == ChangeKind.DEACTIVATE:
+        return bool(c.leaving_evidence(today)) and c.user_active
+    if kind == ChangeKind.CHANGE_EMAIL:
+        return c.user_id is not None and bool(c.email) and c.email != c.user_email.lower()
+    if kind == ChangeKind.CREATE:
+        return c.user_id is None and c.is_admitted(policy, today)
+    return c.user_id is not None and not c.user_active and c.is_admitted(policy, today)

@@ -36,12 +36,14 @@ class ChangeKind(models.TextChoices):
     CREATE = "create", "Create user"
     REACTIVATE = "reactivate", "Reactivate user"
     DEACTIVATE = "deactivate", "Deactivate user"
+    CHANGE_EMAIL = "change_email", "Change sign-in email"
 
 
 class HoldReason(models.TextChoices):
     MASS_DEACTIVATION = "mass_deactivation", "Mass-deactivation safeguard"
     RECONNECTION_REVIEW = "reconnection_review", "Review after reconnection"
     NEW_EVIDENCE = "new_evidence", "New evidence since a rejection"
+    EMAIL_TAKEN = "email_taken", "The address belongs to another user"
 
 
 class HoldStatus(models.TextChoices):

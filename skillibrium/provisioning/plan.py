@@ -1,7 +1,7 @@
 """Decide, without touching the database, who gets a Skillibrium user, who is updated, who loses access."""
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +30,7 @@ class Candidate:
     user_is_admin: bool = False
     user_first_name: str = ""
     user_last_name: str = ""
+    user_email: str = ""
 
     def leaving_evidence(self, today: dt.date) -> str:
         """Positive evidence only: absence from a page, a run or a filter never counts."""
@@ -70,6 +71,8 @@ class Plan:
     reactivate: list[Candidate] = field(default_factory=list)
     update: list[Candidate] = field(default_factory=list)
     deactivate: list[Candidate] = field(default_factory=list)
+    # Users whose person's work email changed at the source: their sign-in email follows.
+    change_email: list[Candidate] = field(default_factory=list)
     kept_last_admin: list[Candidate] = field(default_factory=list)
     # Deactivations an admin rejected on the same evidence: left alone, not asked again.
     kept_rejected: list[Candidate] = field(default_factory=list)
@@ -77,9 +80,19 @@ class Plan:
     reconsidered: dict[int, int] = field(default_factory=dict)
     admins_left: int = 0
 
+    def one_by_one(self) -> Iterator[tuple[Candidate, "Plan"]]:
+        """Each change on its own, to apply what can be when a batch as a whole could not."""
+        for kind in ("create", "reactivate", "update", "deactivate", "change_email"):
+            for c in getattr(self, kind):
+                single = Plan(admins_left=self.admins_left)
+                setattr(single, kind, [c])
+                if c.person_id in self.reconsidered:
+                    single.reconsidered = {c.person_id: self.reconsidered[c.person_id]}
+                yield c, single
+
     @property
     def is_empty(self) -> bool:
-        return not (self.create or self.reactivate or self.update or self.deactivate)
+        return not (self.create or self.reactivate or self.update or self.deactivate or self.change_email)
 
 
 type Rejections = Mapping[int, tuple[int, str]]  # person id -> (rejected held change, its evidence key)
@@ -116,7 +129,17 @@ def plan_provisioning(
             plan.reactivate.append(c)
         elif (c.first_name, c.last_name) != (c.user_first_name, c.user_last_name) and c.user_active:
             plan.update.append(c)
+        _follow_email(plan, c)
     return plan
+
+
+def _follow_email(plan: Plan, c: Candidate) -> None:
+    """Whoever can sign in signs in with the address the source has for them now (a deactivated account's
+    address follows once it is reactivated; a leaver's stays, whatever becomes of it)."""
+    signs_in = c.user_active or (plan.reactivate and plan.reactivate[-1] is c)
+    leaving = plan.deactivate and plan.deactivate[-1] is c
+    if c.user_id is not None and signs_in and not leaving and c.email and c.email != c.user_email.lower():
+        plan.change_email.append(c)
 
 
 def trips_safeguard(*, deactivations: int, provisioned_users: int, percent: int, minimum_users: int) -> bool:

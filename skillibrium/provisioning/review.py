@@ -6,13 +6,14 @@ from django.utils import timezone
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
 
-from . import writes
+from . import logins, writes
 from .apply import org_today
-from .models import ChangeKind, HeldChange, HoldStatus, ProvisioningPolicy
+from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 
 
 def decide(*, membership: Membership, held_ids: list[int] | None, approve: bool) -> int:
-    """Decide the given pending changes (None: all of them) for the admin's own organization only."""
+    """Decide the given pending changes (None: all of them) for the admin's own organization only. An
+    approved change that still cannot apply (its address still belongs to someone) stays pending."""
     organization = membership.organization
     pending = HeldChange.objects.filter(organization=organization, status=HoldStatus.PENDING)
     if held_ids is not None:
@@ -22,8 +23,8 @@ def decide(*, membership: Membership, held_ids: list[int] | None, approve: bool)
     decided = 0
     with transaction.atomic():
         for held in pending.select_related("person__user__membership").select_for_update(of=("self",)):
-            if approve:
-                _apply(membership, held, invite=policy.send_invitations, today=today)
+            if approve and not _apply(membership, held, invite=policy.send_invitations, today=today):
+                continue
             held.status = HoldStatus.APPROVED if approve else HoldStatus.REJECTED
             held.decided_at, held.decided_by = timezone.now(), membership.user
             held.save(update_fields=["status", "decided_at", "decided_by"])
@@ -40,18 +41,26 @@ def decide(*, membership: Membership, held_ids: list[int] | None, approve: bool)
     return decided
 
 
-def _apply(membership: Membership, held: HeldChange, *, invite: bool, today: object) -> None:
+def _apply(membership: Membership, held: HeldChange, *, invite: bool, today: object) -> bool:
+    """Returns whether the change could be applied."""
     candidate = writes.candidates([held.person])[0]
     organization = membership.organization
     if held.kind == ChangeKind.CREATE and candidate.user_id is None:
-        writes.create_users(organization, [candidate], invite=invite)
-    elif held.kind == ChangeKind.REACTIVATE and candidate.user_id and not candidate.user_active:
+        if held.reason == HoldReason.EMAIL_TAKEN and candidate.email:
+            # The admin read that a deactivated account has the address: it is freed for this person.
+            logins.free_from_deactivated(organization, candidate.email)
+        return writes.create_users(organization, [candidate], invite=invite)[0] == 1
+    if held.kind == ChangeKind.CHANGE_EMAIL and candidate.user_id and candidate.email:
+        moved, _ = logins.change_emails(organization, [candidate])
+        return bool(writes.record_email_changes(organization, moved))
+    if held.kind == ChangeKind.REACTIVATE and candidate.user_id and not candidate.user_active:
         writes.set_active(organization, [candidate], active=True)
     elif held.kind == ChangeKind.DEACTIVATE and candidate.user_active:
         if candidate.user_is_admin and _active_admins(membership) <= 1:
             writes.record_kept_admins(organization, [candidate])
-            return
+            return True
         writes.set_active(organization, [candidate], active=False)
+    return True
 
 
 def _active_admins(membership: Membership) -> int:

@@ -30,7 +30,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
     unlinked = {p.work_email for p in people if p.user is None and p.work_email}
     by_email = {
         m.email_key: m
-        for m in Membership.objects.filter(organization_id=organization_id)
+        for m in Membership.objects.filter(organization_id=organization_id, user__person__isnull=True)
         .select_related("user")
         .annotate(email_key=Lower("user__email"))
         .filter(email_key__any_of=unlinked)
@@ -62,6 +62,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
                 ),
                 user_first_name=user.first_name if user else "",
                 user_last_name=user.last_name if user else "",
+                user_email=user.email if user else "",
             )
         )
     return result
@@ -97,17 +98,19 @@ _CANDIDATE_COLUMNS = (
     "user__is_active",
     "user__first_name",
     "user__last_name",
+    "user__email",
     "user__membership__organization_id",
     "user__membership__role",
 )
 
 
 def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple[Any, ...]]:
-    """Members of the organization by (lower-cased) email: user id, active, names, organization, role."""
+    """Members of the organization not yet anyone's, by (lower-cased) email: user id, active, names, email,
+    organization, role. A user who is another person's is never matched by an address they left behind."""
     if not emails:
         return {}
     rows = (
-        Membership.objects.filter(organization_id=organization_id)
+        Membership.objects.filter(organization_id=organization_id, user__person__isnull=True)
         .annotate(email_key=Lower("user__email"))
         .filter(email_key__any_of=emails)
         .values_list(
@@ -116,6 +119,7 @@ def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple
             "user__is_active",
             "user__first_name",
             "user__last_name",
+            "user__email",
             "organization_id",
             "role",
         )
@@ -143,9 +147,9 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
         deleted,
         *user,
     ) in rows:
-        user_id, active, user_first, user_last, member_of, role = user
+        user_id, active, user_first, user_last, user_email, member_of, role = user
         if user_id is None and email in by_email:
-            user_id, active, user_first, user_last, member_of, role = by_email[email]
+            user_id, active, user_first, user_last, user_email, member_of, role = by_email[email]
         result.append(
             Candidate(
                 person_id=pk,
@@ -164,6 +168,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
                 user_is_admin=bool(role and member_of == organization_id and role == Role.ADMIN),
                 user_first_name=user_first if user_id else "",
                 user_last_name=user_last if user_id else "",
+                user_email=user_email if user_id else "",
             )
         )
     return result
@@ -200,11 +205,14 @@ def users_with_emails(emails: Iterable[str]) -> set[str]:
     return set(found) if wanted else set()
 
 
-def create_users(organization: Organization, people: list[Candidate], *, invite: bool) -> int:
-    """Users for people the plan creates, linked to them. An email that already has a user (in another
-    organization, or a second record of the same email in this batch) gets none: users are one per email."""
+def create_users(
+    organization: Organization, people: list[Candidate], *, invite: bool
+) -> tuple[int, list[Candidate]]:
+    """Users for people the plan creates, linked to them; returns how many, and the people whose email a user
+    already has (left for an admin). A second record of the same email in this batch gets none either: users
+    are one per email."""
     if not people:
-        return 0
+        return 0, []
     taken = users_with_emails(c.email for c in people)
     fresh, seen = [], set(taken)
     for c in people:
@@ -213,12 +221,7 @@ def create_users(organization: Organization, people: list[Candidate], *, invite:
             fresh.append(c)
     user_ids = insert_users(organization, fresh, invite=invite)
     update_rows(Person, ["user"], ((c.person_id, pk) for c, pk in zip(fresh, user_ids, strict=True)))
-    _audit(
-        organization,
-        "user.conflict",
-        [(c.email, {"reason": "email belongs to another organization"}) for c in people if c.email in taken],
-    )
-    return len(user_ids)
+    return len(user_ids), [c for c in people if c.email in taken]
 
 
 def insert_users(organization: Organization, people: list[Candidate], *, invite: bool) -> list[int]:
@@ -258,6 +261,12 @@ def set_active(
         for c in people
     ]
     _audit(organization, "user.reactivated" if active else "user.deactivated", rows)
+    return len(people)
+
+
+def record_email_changes(organization: Organization, people: list[Candidate]) -> int:
+    rows = [(c.email, {"before": {"email": c.user_email}, "after": {"email": c.email}}) for c in people]
+    _audit(organization, "user.email_changed", rows)
     return len(people)
 
 
@@ -301,8 +310,18 @@ def hold(
     run: "SyncRun | None",
     today: dt.date,
     previous: Mapping[int, int] | None = None,
+    why: Mapping[int, str] | None = None,
 ) -> int:
-    """`previous`: person id -> the rejected change a held deactivation asks about again."""
+    """Holds what is not held yet; returns how many. `previous`: person id -> the rejected change a held
+    deactivation asks about again; `why`: person id -> the evidence to show, if not the leaving evidence."""
+    if not changes:
+        return 0
+    already = set(
+        HeldChange.objects.filter(
+            person__pk__any_of=[c.person_id for c, _, _ in changes], status=HoldStatus.PENDING
+        ).values_list("person_id", "kind")
+    )
+    changes = [(c, k, r) for c, k, r in changes if (c.person_id, k) not in already]
     created = HeldChange.objects.bulk_create(
         [
             HeldChange(
@@ -311,16 +330,24 @@ def hold(
                 kind=kind,
                 reason=reason,
                 run=run,
-                evidence=c.leaving_evidence(today),
-                evidence_key=c.evidence_key() if kind == ChangeKind.DEACTIVATE else "",
+                evidence=((why or {}).get(c.person_id) or c.leaving_evidence(today))[:255],
+                evidence_key=c.evidence_key() if kind == ChangeKind.DEACTIVATE else c.email,
                 previous_id=(previous or {}).get(c.person_id) if kind == ChangeKind.DEACTIVATE else None,
             )
             for c, kind, reason in changes
         ],
         ignore_conflicts=True,
     )
-    _audit(organization, "provisioning.held", [(c.email, {"kind": k, "reason": r}) for c, k, r in changes])
+    _audit(
+        organization,
+        "provisioning.held",
+        [(c.email, {"kind": str(k), "reason": str(r)} | _why(why, c)) for c, k, r in changes],
+    )
     return len(created)
+
+
+def _why(why: Mapping[int, str] | None, c: Candidate) -> dict[str, str]:
+    return {"evidence": why[c.person_id]} if why and c.person_id in why else {}
 
 
 def record_kept_admins(organization: Organization, people: list[Candidate]) -> None:

@@ -130,6 +130,8 @@ def _provision(integration: Integration, run: SyncRun, *, full_pass: bool, strea
         organization_id=integration.organization_id, run=run, everyone=full_pass, streamed=streamed
     )
     run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
+    for email, error in changes.failed:
+        run.skip({"id": email}, error)
     run.warnings += [
         f"{email} is the last active admin and was not deactivated." for email in changes.kept_last_admin
     ]
