@@ -3,15 +3,17 @@
 from typing import Any
 
 import httpx
+from django.test import Client
 
 from skillibrium.accounts.models import Organization, Role, User
+from skillibrium.directory.models import Person
 from skillibrium.integrations import services
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import SyncRun, Trigger
 
-from .factories import make_user
+from .factories import make_org, make_user
 
 
 class Sandbox:
@@ -63,3 +65,17 @@ def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncR
     assert run is not None
     integration.refresh_from_db()
     return run
+
+
+def setup(sandbox: Sandbox, size: int = 30) -> tuple[Integration, User, dict[str, str], Client]:
+    """A new organization with a tenant of `size` people linked and synced once, and its admin signed in."""
+    tenant = sandbox.tenant(size=size)
+    integration, admin = link(sandbox, make_org(), tenant)
+    sync(integration, Trigger.SETUP)
+    client = Client()
+    client.force_login(admin)
+    return integration, admin, tenant, client
+
+
+def provisioned(integration: Integration) -> list[Person]:
+    return list(Person.objects.for_org(integration.organization).filter(user__is_active=True).order_by("pk"))

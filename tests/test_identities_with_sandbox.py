@@ -11,8 +11,7 @@ from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person
 from skillibrium.provisioning.models import ProvisioningPolicy
 
-from .sandboxed import Sandbox, sync
-from .test_provisioning_with_sandbox import provisioned, setup
+from .sandboxed import Sandbox, provisioned, setup, sync
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from skillibrium.directory.models import Person
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus
 
 from .factories import PASSWORD, make_sso
-from .sandboxed import Sandbox, sync
-from .test_provisioning_with_sandbox import provisioned, setup
+from .sandboxed import Sandbox, provisioned, setup, sync
 
 pytestmark = pytest.mark.django_db
 

@@ -13,25 +13,15 @@ from skillibrium.accounts.models import Organization, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
 from skillibrium.integrations import services
-from skillibrium.integrations.models import Integration
 from skillibrium.provisioning.apply import org_today
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from skillibrium.sync.engine import preview_sync, sync_integration
 from skillibrium.sync.models import SyncRun, Trigger
 
 from .factories import make_org, make_user
-from .sandboxed import Sandbox, link, sync
+from .sandboxed import Sandbox, provisioned, setup, sync
 
 pytestmark = pytest.mark.django_db
-
-
-def setup(sandbox: Sandbox, size: int = 30) -> tuple[Integration, User, dict[str, str], Client]:
-    tenant = sandbox.tenant(size=size)
-    integration, admin = link(sandbox, make_org(), tenant)
-    sync(integration, Trigger.SETUP)
-    client = Client()
-    client.force_login(admin)
-    return integration, admin, tenant, client
 
 
 def terminate(sandbox: Sandbox, tenant: dict[str, str], people: list[Person]) -> None:
@@ -40,10 +30,6 @@ def terminate(sandbox: Sandbox, tenant: dict[str, str], people: list[Person]) ->
             "POST", f"tenants/{tenant['id']}/people/{person.identities.get().remote_id}/terminate"
         )
     sandbox.merge_sync()
-
-
-def provisioned(integration: Integration) -> list[Person]:
-    return list(Person.objects.for_org(integration.organization).filter(user__is_active=True).order_by("pk"))
 
 
 def test_mass_deactivation_is_held_for_review_and_decided_one_by_one(sandbox: Sandbox) -> None:
