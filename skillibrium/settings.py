@@ -191,6 +191,8 @@ TASKS = {
 }
 CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_REDIS_URL" in os.environ else {}
 
+# A connection degraded this long (a provider offline, a Merge issue that needs no relink) is told to admins.
+DEGRADED_ALERT_HOURS = float(env("SKILLIBRIUM_DEGRADED_ALERT_HOURS", "24"))
 DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
 SUPPORT_EMAIL = env("SKILLIBRIUM_SUPPORT_EMAIL", "support@skillibrium.example")
 # Production sends real email unless told otherwise; elsewhere email is printed.

@@ -104,6 +104,15 @@ class Integration(models.Model):
     def current_event(self) -> "IntegrationEvent | None":
         return self.events.first()
 
+    @property
+    def degraded_spell(self) -> "IntegrationEvent | None":
+        """The transition into Degraded that began the current spell (a change of cause inside it is the same
+        spell); None when not degraded."""
+        if self.health != Health.DEGRADED:
+            return None
+        into = self.events.filter(to_health=Health.DEGRADED).exclude(from_health=Health.DEGRADED)
+        return into.first()
+
     def take_sync_lease(self, seconds: int, *, trigger: str) -> bool:
         now = timezone.now()
         free = models.Q(sync_lease_until__isnull=True) | models.Q(sync_lease_until__lt=now)

@@ -23,6 +23,14 @@ def remind_admins() -> int:
 
 @cron(IntervalTrigger(hours=1))
 @task
+def warn_lasting_degradation() -> int:
+    from skillibrium.notifications.services import warn_lasting_degradation as warn
+
+    return warn()
+
+
+@cron(IntervalTrigger(hours=1))
+@task
 def remind_delegates() -> int:
     from .delegation import remind_before_expiry
 

@@ -1,9 +1,14 @@
 """HRIS Settings, Company Integrations, and the Edit view with Relink Integration. Admins only."""
 
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from skillibrium.accounts.models import Membership
@@ -31,10 +36,29 @@ def _integration(membership: Membership, pk: int) -> Integration:
     return get_object_or_404(Integration.objects.for_org(membership.organization), pk=pk)
 
 
+@dataclass(frozen=True)
+class Degradation:
+    since: dt.datetime
+    leavers: int
+    lasting: bool  # past DEGRADED_ALERT_HOURS: the admins were told by email
+
+
+def degradation(integration: Integration) -> Degradation | None:
+    """A degraded spell, for the card: since when, and how many deactivations it holds back."""
+    from skillibrium.provisioning.apply import leavers_waiting
+
+    spell = integration.degraded_spell
+    if spell is None:
+        return None
+    lasting = timezone.now() - spell.at >= dt.timedelta(hours=settings.DEGRADED_ALERT_HOURS)
+    return Degradation(since=spell.at, leavers=leavers_waiting(integration), lasting=lasting)
+
+
 @admin_view
 def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).filter(category=Category.HRIS)
-    return render(request, "integrations/hris_settings.html", {"integrations": integrations})
+    cards = [(integration, degradation(integration)) for integration in integrations]
+    return render(request, "integrations/hris_settings.html", {"cards": cards})
 
 
 @admin_view

@@ -11,7 +11,7 @@ from django.utils import timezone
 from skillibrium.accounts.models import Membership, Role
 from skillibrium.integrations.causes import explain
 from skillibrium.integrations.choices import Category, Cause, Health
-from skillibrium.integrations.models import Integration
+from skillibrium.integrations.models import Integration, IntegrationEvent
 
 from .outbox import queue_email
 
@@ -35,10 +35,18 @@ def edit_url(integration: Integration) -> str:
     return settings.SITE_URL + reverse(name, args=[integration.pk])
 
 
-def _send(integration: Integration, kind: str, title: str, template: str, **extra: object) -> bool:
-    """Queue one email per health transition and kind: the outbox key is what makes it at most once."""
+def _send(
+    integration: Integration,
+    kind: str,
+    title: str,
+    template: str,
+    event: IntegrationEvent | None = None,
+    **extra: object,
+) -> bool:
+    """Queue one email per health transition (the current one unless told) and kind: the outbox key is what
+    makes it at most once."""
     recipients = admin_emails(integration.organization_id)
-    event = integration.current_event
+    event = event or integration.current_event
     if not recipients or event is None:
         return False
     context = {
@@ -100,6 +108,30 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
                 "notifications/health_change.txt",
                 reminder_days=due[-1],
             )
+    return sent
+
+
+def warn_lasting_degradation(*, now: dt.datetime | None = None) -> int:
+    """A degraded connection heals by itself, so it sends nothing at first; one that lasts holds back
+    deactivations, so after DEGRADED_ALERT_HOURS the admins hear of it once per spell."""
+    from skillibrium.provisioning.apply import leavers_waiting
+
+    now = now or timezone.now()
+    after = dt.timedelta(hours=settings.DEGRADED_ALERT_HOURS)
+    sent = 0
+    for integration in Integration.objects.filter(health=Health.DEGRADED, is_paused=False):
+        spell = integration.degraded_spell
+        if spell is None or now - spell.at < after:
+            continue
+        sent += _send(
+            integration,
+            "degraded_lasting",
+            f"Your {integration.provider_name} integration has not fully synced since {spell.at:%b %d}",
+            "notifications/degraded_lasting.txt",
+            event=spell,
+            since=spell.at,
+            leavers=leavers_waiting(integration),
+        )
     return sent
 
 

@@ -66,6 +66,14 @@ def could_leave(today: dt.date) -> Q:
     return evidence & (Q(user__isnull=True) | Q(user__is_active=True))
 
 
+def leavers_waiting(integration: Integration) -> int:
+    """People of this source with positive evidence of leaving whose user is still active: the deactivations
+    an unhealthy connection holds back."""
+    today = org_today(integration.organization)
+    people = Person.objects.for_org(integration.organization).filter(source_category=integration.category)
+    return people.filter(could_leave(today), user__is_active=True).count()
+
+
 def _healthy(organization: Organization) -> QuerySet[Person]:
     """The organization's people, but for those whose source is not healthy: nothing of theirs applies."""
     unhealthy = Integration.objects.for_org(organization).exclude(health__in=[Health.HEALTHY, Health.SYNCING])
