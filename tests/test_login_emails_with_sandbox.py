@@ -133,6 +133,18 @@ def test_item_4_a_move_onto_another_user_s_address_is_held_with_the_reason(sandb
     assert admin.email in client.get(reverse("provisioning:review")).content.decode()
     assert sync(integration).held == 0
 
+    client.post(reverse("provisioning:decide"), {"decision": "reject", "held": [held.pk]})
+    sandbox.control("PATCH", path(tenant, person), last_name="Reconsidered")
+    sandbox.merge_sync()
+    assert sync(integration).held == 0  # rejected: not asked again while the address is the same
+    assert user_of(person).last_name == "Reconsidered"
+    assert not HeldChange.objects.filter(person=person, status=HoldStatus.PENDING).exists()
+    free = "moved.on@" + old.partition("@")[2]
+    sandbox.control("PATCH", path(tenant, person), work_email=free)
+    sandbox.merge_sync()
+    sync(integration)
+    assert user_of(person).email == free
+
 
 def test_item_4_a_record_the_database_refuses_is_skipped_and_reported_while_the_rest_applies(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch

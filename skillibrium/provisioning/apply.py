@@ -343,7 +343,7 @@ def _hold_taken(
 ) -> int:
     """New people whose address a user has, and moves onto another's address, wait for an admin: why."""
     holders = logins.holders(c.email for c in taken)
-    why = {c.person_id: f"{c.email}: {logins.why_taken(holders[c.email], organization)}" for c in taken}
+    why = {c.person_id: f"{c.email}: {logins.why_taken(holders.get(c.email), organization)}" for c in taken}
     why |= {
         c.person_id: f"The source changed the work email from {c.user_email} to {c.email}: {reason}"
         for c, reason in blocked

@@ -45,8 +45,10 @@ def holders(emails: Iterable[str]) -> dict[str, Holder]:
     }
 
 
-def why_taken(holder: Holder, organization: Organization) -> str:
+def why_taken(holder: Holder | None, organization: Organization) -> str:
     """What an admin reads in the review queue; another organization's user is never named."""
+    if holder is None:
+        return "another Skillibrium user has this address"
     if holder.organization_id != organization.pk:
         return "a Skillibrium user outside your organization has this address"
     if not holder.active:

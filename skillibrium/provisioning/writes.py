@@ -312,16 +312,22 @@ def hold(
     previous: Mapping[int, int] | None = None,
     why: Mapping[int, str] | None = None,
 ) -> int:
-    """Holds what is not held yet; returns how many. `previous`: person id -> the rejected change a held
-    deactivation asks about again; `why`: person id -> the evidence to show, if not the leaving evidence."""
+    """Holds what is neither held yet nor rejected on the same facts; returns how many. `previous`: person
+    id -> the rejected change a held deactivation asks about again; `why`: person id -> the evidence to show,
+    if not the leaving evidence."""
     if not changes:
         return 0
-    already = set(
-        HeldChange.objects.filter(
-            person__pk__any_of=[c.person_id for c, _, _ in changes], status=HoldStatus.PENDING
-        ).values_list("person_id", "kind")
-    )
-    changes = [(c, k, r) for c, k, r in changes if (c.person_id, k) not in already]
+    decided = HeldChange.objects.filter(
+        person__pk__any_of=[c.person_id for c, _, _ in changes],
+        status__in=[HoldStatus.PENDING, HoldStatus.REJECTED],
+    ).values_list("person_id", "kind", "status", "evidence_key")
+    pending = {(person, kind) for person, kind, status, _ in decided if status == HoldStatus.PENDING}
+    rejected = {(person, kind, key) for person, kind, status, key in decided if status == HoldStatus.REJECTED}
+    changes = [
+        (c, k, r)
+        for c, k, r in changes
+        if (c.person_id, k) not in pending and (c.person_id, k, _key(c, k)) not in rejected
+    ]
     created = HeldChange.objects.bulk_create(
         [
             HeldChange(
@@ -331,7 +337,7 @@ def hold(
                 reason=reason,
                 run=run,
                 evidence=((why or {}).get(c.person_id) or c.leaving_evidence(today))[:255],
-                evidence_key=c.evidence_key() if kind == ChangeKind.DEACTIVATE else c.email,
+                evidence_key=_key(c, kind),
                 previous_id=(previous or {}).get(c.person_id) if kind == ChangeKind.DEACTIVATE else None,
             )
             for c, kind, reason in changes
@@ -344,6 +350,11 @@ def hold(
         [(c.email, {"kind": str(k), "reason": str(r)} | _why(why, c)) for c, k, r in changes],
     )
     return len(created)
+
+
+def _key(c: Candidate, kind: str) -> str:
+    """The facts a decision on this change is about: the leaving evidence, or the address."""
+    return c.evidence_key() if kind == ChangeKind.DEACTIVATE else c.email
 
 
 def _why(why: Mapping[int, str] | None, c: Candidate) -> dict[str, str]:
