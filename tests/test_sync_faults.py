@@ -207,24 +207,30 @@ def test_duplicate_and_out_of_order_webhooks_are_processed_once_and_converge(san
 
 
 def test_two_workers_on_one_account_run_one_sync(sandbox: Sandbox) -> None:
+    """The second worker comes while the first holds the account: the first is stopped (SIGSTOP) once its
+    run is under way, so the overlap does not depend on how fast either process starts."""
     tenant = sandbox.tenant(size=300, seed=17)
     integration, _ = link(sandbox, make_org(), tenant)
     sandbox.control("PUT", "faults", latency_ms=200)
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "manage.py", "sync_account", str(integration.pk)],
-            cwd=ROOT,
-            env=subprocess_env() | {"COLUMNS": "400"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
-    errors = [w.communicate(timeout=120)[1] for w in workers]
+    command = [sys.executable, "manage.py", "sync_account", str(integration.pk)]
+    env = subprocess_env() | {"COLUMNS": "400"}
+    first = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not SyncRun.objects.filter(integration=integration, status=RunStatus.RUNNING).exists():
+        assert time.monotonic() < deadline and first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, first_errors = first.communicate(timeout=120)
 
-    assert sum("another sync is running" in text for text in errors) == 1, errors
-    assert SyncRun.objects.filter(integration=integration).count() == 1
+    assert "another sync is running" in second.stderr, second.stderr
+    assert "another sync is running" not in first_errors and first.returncode == 0, first_errors
+    assert SyncRun.objects.filter(integration=integration).get().status == RunStatus.SUCCEEDED
     sandbox.control("DELETE", "faults")
     assert_matches_source(sandbox, integration, tenant["id"])
 
