@@ -42,7 +42,12 @@ def merge_answering(*pages: list[dict[str, Any]], status: int = 200) -> MergeCli
         following = str(index + 1) if index + 1 < len(pages) else None
         return httpx.Response(status, json={"results": pages[index], "next": following})
 
-    return MergeClient(category=Category.HRIS, account_token="token", transport=httpx.MockTransport(answer))
+    return MergeClient(
+        category=Category.HRIS,
+        account_token="token",
+        account_id="account",
+        transport=httpx.MockTransport(answer),
+    )
 
 
 def status(model: str, state: str, started: dt.datetime | None) -> dict[str, Any]:

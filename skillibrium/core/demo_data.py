@@ -36,7 +36,11 @@ def _user(organization: Organization, email: str, password: str, role: Role, fir
 
 def _integration_is_alive(integration: Integration) -> bool:
     try:
-        with MergeClient(category=integration.category, account_token=integration.account_token) as client:
+        with MergeClient(
+            category=integration.category,
+            account_token=integration.account_token,
+            account_id=integration.merge_account_id,
+        ) as client:
             client.account_details()
     except AccountGone:
         return False

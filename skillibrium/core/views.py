@@ -1,12 +1,12 @@
 """Skillibrium staff's operations view: every organization's integrations by health, read-only."""
 
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from skillibrium.core.access import staff_view
 from skillibrium.integrations.choices import Health
-from skillibrium.integrations.models import Integration
+from skillibrium.integrations.models import Integration, PlatformIncident
 
 # Worst first: what support should look at before anything else.
 HEALTH_ORDER = [Health.DISCONNECTED, Health.RELINK_NEEDED, Health.DEGRADED, Health.SYNCING, Health.HEALTHY]
@@ -36,4 +36,7 @@ def operations(request: HttpRequest) -> HttpResponse:
     )
     rows = list(integrations)
     counts = {h.label: sum(1 for i in rows if i.health == h) for h in HEALTH_ORDER}
-    return render(request, "core/operations.html", {"integrations": rows, "counts": counts})
+    # Open platform incidents first, then the last few that ended.
+    incidents = PlatformIncident.objects.order_by(F("ended_at").desc(nulls_first=True), "-started_at")[:5]
+    context = {"integrations": rows, "counts": counts, "incidents": list(incidents)}
+    return render(request, "core/operations.html", context)

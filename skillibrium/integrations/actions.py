@@ -75,7 +75,11 @@ def disconnect(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
         messages.error(request, f"Type {integration.provider_name} to confirm; nothing was changed.")
         return back_to_edit(integration)
     try:
-        with MergeClient(category=integration.category, account_token=integration.account_token) as client:
+        with MergeClient(
+            category=integration.category,
+            account_token=integration.account_token,
+            account_id=integration.merge_account_id,
+        ) as client:
             client.delete_account()
     except AccountGone:
         pass  # already gone at Merge: disconnecting here is all that is left

@@ -31,3 +31,10 @@ class Cause(models.TextChoices):
     ACCOUNT_DELETED = "account_deleted", "Linked account deleted"
     DISCONNECTED_BY_ADMIN = "disconnected_by_admin", "Disconnected by an admin"
     OTHER = "other", "Other"
+
+
+class IncidentKind(models.TextChoices):
+    """What a platform incident is about: Skillibrium staff act on each differently."""
+
+    MERGE_OUTAGE = "merge_outage", "Merge.dev unreachable"
+    API_KEY_REJECTED = "api_key_rejected", "Merge rejects Skillibrium's API key"

@@ -3,13 +3,21 @@
 import datetime as dt
 import logging
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from skillibrium.merge_client import AccountGone, MergeError, RateLimited, RelinkNeeded, Transient
+from skillibrium.merge_client import (
+    AccountGone,
+    MergeError,
+    Misconfigured,
+    RateLimited,
+    RelinkNeeded,
+    Transient,
+)
 from skillibrium.notifications.services import notify_health_change
 
 from .causes import classify
-from .choices import Cause, Health
+from .choices import Cause, Health, IncidentKind
 from .models import Integration, PlatformIncident
 
 logger = logging.getLogger(__name__)
@@ -37,6 +45,9 @@ def diagnose(error: MergeError) -> tuple[Health, Cause]:
 
 
 def record_failure(integration: Integration, error: MergeError) -> None:
+    if isinstance(error, Misconfigured):
+        hold_for_platform(integration, error)
+        return
     health, cause = diagnose(error)
     now = timezone.now()
     integration.consecutive_failures += 1
@@ -89,14 +100,33 @@ def record_success(integration: Integration, *, watermark: dt.datetime | None) -
     return full_pass
 
 
-def open_platform_incident(detail: str) -> PlatformIncident:
-    incident = PlatformIncident.current()
-    if incident is None:
-        incident = PlatformIncident.objects.create(detail=detail[:2000])
-        logger.error("Merge.dev is unreachable: %s", detail)
+def open_platform_incident(detail: str, kind: IncidentKind = IncidentKind.MERGE_OUTAGE) -> PlatformIncident:
+    """One open incident per kind for the whole fleet, logged at ERROR once, when it opens."""
+    incident = PlatformIncident.current(kind)
+    if incident is not None:
+        return incident
+    try:
+        with transaction.atomic():
+            incident = PlatformIncident.objects.create(kind=kind, detail=detail[:2000])
+    except IntegrityError:  # another worker opened it a moment ago
+        return PlatformIncident.objects.get(kind=kind, ended_at__isnull=True)
+    logger.error("platform incident: %s: %s", incident.get_kind_display(), detail)
     return incident
 
 
-def close_platform_incident() -> bool:
-    closed = PlatformIncident.objects.filter(ended_at__isnull=True).update(ended_at=timezone.now())
+def close_platform_incident(kind: IncidentKind = IncidentKind.MERGE_OUTAGE) -> bool:
+    open_incidents = PlatformIncident.objects.filter(ended_at__isnull=True, kind=kind)
+    closed = open_incidents.update(ended_at=timezone.now())
+    if closed:
+        logger.warning("platform incident over: %s", kind.label)
     return bool(closed)
+
+
+def hold_for_platform(integration: Integration, error: MergeError) -> None:
+    """A fault of the platform (our API key, the fleet's failure budget) is not this organization's: its
+    health stays as it is and no one is emailed; the sync is due again as soon as the platform allows."""
+    integration.provisioning_pending = True
+    integration.next_sync_at = timezone.now()
+    integration.save(update_fields=["provisioning_pending", "next_sync_at"])
+    if isinstance(error, Misconfigured):
+        open_platform_incident(str(error), IncidentKind.API_KEY_REJECTED)

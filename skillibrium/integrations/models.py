@@ -9,7 +9,7 @@ from django.utils import timezone
 from skillibrium.accounts.models import Organization
 from skillibrium.core.crypto import EncryptedTextField
 
-from .choices import Category, Cause, Health
+from .choices import Category, Cause, Health, IncidentKind
 
 
 class IntegrationQuerySet(models.QuerySet["Integration"]):
@@ -126,6 +126,13 @@ class Integration(models.Model):
             Integration.objects.filter(routine, pk=self.pk).update(sync_requested=trigger)
         return bool(taken)
 
+    def defer_sync(self, trigger: str) -> None:
+        """A sync asked for while syncs are held fleet-wide: it is due, under its trigger, once they resume.
+        A relink's catch-up keeps its name over routine triggers."""
+        rows = Integration.objects.filter(pk=self.pk)
+        rows.update(next_sync_at=timezone.now())
+        rows.filter(~models.Q(sync_requested="relink")).update(sync_requested=trigger)
+
     def extend_sync_lease(self, seconds: int) -> None:
         until = timezone.now() + dt.timedelta(seconds=seconds)
         Integration.objects.filter(pk=self.pk).update(sync_lease_until=until)
@@ -181,21 +188,35 @@ class WebhookDelivery(models.Model):
 
 
 class PlatformIncident(models.Model):
-    """Merge itself is unreachable for everyone: one incident for the fleet, not an alarm per organization."""
+    """A fault of the platform, not of one organization's connection (Merge unreachable, our API key
+    rejected): one incident for the fleet and its staff, not an alarm per organization."""
 
+    kind = models.CharField(max_length=32, choices=IncidentKind.choices, default=IncidentKind.MERGE_OUTAGE)
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     detail = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [
+            # Workers that notice the same fault at once open one incident, not one each.
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(ended_at__isnull=True), name="one_open_incident_per_kind"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Merge.dev outage from {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} from {self.started_at:%Y-%m-%d %H:%M}"
 
     @classmethod
-    def current(cls) -> "PlatformIncident | None":
-        return cls.objects.filter(ended_at__isnull=True).first()
+    def current(cls, kind: IncidentKind | None = None) -> "PlatformIncident | None":
+        open_incidents = cls.objects.filter(ended_at__isnull=True)
+        return (open_incidents.filter(kind=kind) if kind else open_incidents).first()
+
+    @classmethod
+    def api_key_rejected(cls) -> bool:
+        """While Merge rejects our API key, no sync is sent: each would only fail and add to Merge's count."""
+        return cls.objects.filter(ended_at__isnull=True, kind=IncidentKind.API_KEY_REJECTED).exists()
 
 
 class DelegationStatus(models.TextChoices):

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from skillibrium.core.models import record
-from skillibrium.merge_client import MergeClient, RateLimited, Transient
+from skillibrium.merge_client import MergeClient, Misconfigured, RateLimited, Transient
 
 from . import health
-from .choices import Category, Cause, Health
+from .choices import Category, Cause, Health, IncidentKind
 from .delegation import complete_delegations
-from .models import Integration
+from .models import Integration, PlatformIncident
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ class PollResult:
     to_sync: list[int] = field(default_factory=list)
     relinked_elsewhere: list[int] = field(default_factory=list)
     merge_down: bool = False
+    api_key_rejected: bool = False
 
 
 def poll_linked_accounts() -> PollResult:
@@ -30,6 +31,9 @@ def poll_linked_accounts() -> PollResult:
     from skillibrium.sync.tasks import sync_linked_account
 
     result = PollResult()
+    if PlatformIncident.api_key_rejected() and not _api_key_works_again():
+        result.api_key_rejected = True
+        return result
     for category in Category:
         ours = {i.merge_account_id: i for i in Integration.objects.filter(category=category, is_paused=False)}
         if not ours:
@@ -44,6 +48,10 @@ def poll_linked_accounts() -> PollResult:
                 recovered = _recovered(
                     client, [i for i in ours.values() if Health(i.health).needs_action], needing
                 )
+        except Misconfigured as error:
+            health.open_platform_incident(str(error), IncidentKind.API_KEY_REJECTED)
+            result.api_key_rejected = True
+            return result
         except (Transient, RateLimited) as error:
             health.open_platform_incident(str(error))
             result.merge_down = True
@@ -71,6 +79,18 @@ def poll_linked_accounts() -> PollResult:
     return result
 
 
+def _api_key_works_again() -> bool:
+    """One cheap call per tick while the key is rejected; when it works, the syncs held meanwhile go."""
+    from skillibrium.sync.tasks import queue_due_syncs
+
+    with MergeClient(category=Category.HRIS) as client:
+        if not client.api_key_works():
+            return False
+    health.close_platform_incident(IncidentKind.API_KEY_REJECTED)
+    queue_due_syncs()
+    return True
+
+
 def _recovered(client: MergeClient, broken: list[Integration], needing: set[str]) -> list[Integration]:
     """An account relinked outside Skillibrium (a magic link, Merge's dashboard) is COMPLETE again."""
     back = []
@@ -86,5 +106,9 @@ def _recovered(client: MergeClient, broken: list[Integration], needing: set[str]
 
 def is_complete_at_merge(integration: Integration) -> bool:
     """Merge's own word that the linked account works now (not a late or replayed webhook's)."""
-    with MergeClient(category=integration.category, account_token=integration.account_token) as own:
+    with MergeClient(
+        category=integration.category,
+        account_token=integration.account_token,
+        account_id=integration.merge_account_id,
+    ) as own:
         return own.account_details().status == "COMPLETE"

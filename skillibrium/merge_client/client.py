@@ -10,7 +10,7 @@ import orjson
 from django.conf import settings
 from django.utils import timezone
 
-from .errors import AccountGone, MergeError, Misconfigured, RateLimited, Transient
+from .errors import AccountGone, MergeError, Misconfigured, RateLimited, RelinkNeeded, Transient
 from .pacing import RateLimiter, with_retries
 
 type JSON = dict[str, Any]
@@ -41,9 +41,15 @@ class MergeClient:
         *,
         category: str,
         account_token: str | None = None,
+        account_id: str = "",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        if account_token and not account_id:
+            # Merge answers 401 for a bad API key and for a bad account token alike: telling them apart
+            # means asking Merge about the account by its id.
+            raise TypeError("an account token needs its linked account's id")
         self.category = category
+        self.account_id = account_id
         headers = {"Authorization": f"Bearer {settings.MERGE_API_KEY}", "Accept": "application/json"}
         if account_token:
             headers["X-Account-Token"] = account_token
@@ -150,11 +156,42 @@ class MergeClient:
                 return
             query["cursor"] = str(cursor)
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> JSON:
+    def api_key_works(self) -> bool:
+        """A cheap organisation-level call: whether Merge accepts Skillibrium's API key (False if unsure)."""
+        try:
+            self._request("GET", "linked-accounts", params={"page_size": "1"}, as_organization=True)
+        except (Misconfigured, Transient, RateLimited):
+            return False
+        return True
+
+    def _is_listed(self) -> bool:
+        """Whether Merge still lists this linked account, asked with the API key alone (production accounts
+        are listed by default, test accounts only when asked for)."""
+        for extra in ({}, {"is_test_account": "true"}):
+            params = {"id": self.account_id, **extra}
+            data = self._request("GET", "linked-accounts", params=params, as_organization=True)
+            if any(str(a.get("id")) == self.account_id for a in data.get("results") or []):
+                return True
+        return False
+
+    def _token_rejected(self, detail: str) -> MergeError:
+        """Merge refused the request. The key alone decides whose credential it was: a key it refuses too is
+        ours (Misconfigured, raised from the probe); an account it no longer lists is gone; an account it
+        still lists had its token refused, which a relink issues again."""
+        if not self._is_listed():
+            return AccountGone(f"Merge no longer lists this linked account: {detail}")
+        return RelinkNeeded(
+            f"Merge refused this linked account's token but still lists the account: {detail}"
+        )
+
+    def _request(self, method: str, path: str, *, as_organization: bool = False, **kwargs: Any) -> JSON:
         self.limiter.acquire()
         self.requests += 1
+        request = self._http.build_request(method, path, **kwargs)
+        if as_organization:
+            request.headers.pop("X-Account-Token", None)
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = self._http.send(request)
         except httpx.TimeoutException:
             raise Transient("Merge did not answer in time.") from None
         except httpx.TransportError as exc:
@@ -162,6 +199,8 @@ class MergeClient:
         if response.status_code == 429:
             self.rate_limited += 1
             self.limiter.pause(_retry_after(response))
+        if response.status_code in (401, 403) and "X-Account-Token" in request.headers:
+            raise self._token_rejected(_without_credentials(_detail(response), request))
         _raise_for_status(response)
         try:
             data = orjson.loads(response.content) if response.content else {}
@@ -214,8 +253,6 @@ def _raise_for_status(response: httpx.Response) -> None:
         raise RateLimited(f"Merge rate limit reached: {detail}", _retry_after(response))
     if status >= 500 or status == 408:
         raise Transient(f"Merge answered {status}: {detail}")
-    if status in (401, 403) and "X-Account-Token" in response.request.headers:
-        raise AccountGone(f"Merge no longer accepts this linked account: {detail}")
     if status in (401, 403):
         raise Misconfigured(f"Merge rejected Skillibrium's API key: {detail}")
     raise MergeError(f"Merge answered {status}: {detail}")

@@ -16,7 +16,7 @@ from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
 from skillibrium.integrations.choices import Category, Cause, Health
-from skillibrium.integrations.models import Integration
+from skillibrium.integrations.models import Integration, PlatformIncident
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
 from skillibrium.provisioning.apply import Changes, Streaming, provision_organization
 
@@ -39,18 +39,23 @@ SOURCES: dict[str, tuple[str, str, dict[str, str], Callable[[mapping.Record], ma
 }
 
 
+KEY_REJECTED = "Merge rejects Skillibrium's API key; syncs resume by themselves once it works again"
+
+
 def sync_integration(
     *, integration_id: int, trigger: Trigger, progress: Progress | None = None
 ) -> SyncRun | None:
     """Run one sync unless another holds the account's lease; returns None when it did not run."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
-    if not integration.can_sync:
+    held = PlatformIncident.api_key_rejected()
+    if held and integration.can_sync:
+        integration.defer_sync(trigger)
+    if held or not integration.can_sync:
         if trigger not in (Trigger.ADMIN, Trigger.CLI):
             return None
         run = SyncRun.objects.create(integration=integration, trigger=trigger)
-        return run.finish(
-            RunStatus.PAUSED, error=f"Not synced: the integration is {integration.status_label}."
-        )
+        why = KEY_REJECTED if held else f"the integration is {integration.status_label}"
+        return run.finish(RunStatus.PAUSED, error=f"Not synced: {why}.")
     if not integration.take_sync_lease(settings.SYNC_LEASE_SECONDS, trigger=trigger):
         return None
     _close_interrupted_runs(integration)
@@ -87,7 +92,11 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
 
 
 def _sync(integration: Integration, run: SyncRun, trigger: Trigger, progress: Progress | None) -> SyncRun:
-    with MergeClient(category=integration.category, account_token=integration.account_token) as client:
+    with MergeClient(
+        category=integration.category,
+        account_token=integration.account_token,
+        account_id=integration.merge_account_id,
+    ) as client:
         try:
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
@@ -313,7 +322,9 @@ def preview_sync(*, integration_id: int) -> Preview:
         with transaction.atomic():
             run = SyncRun.objects.create(integration=integration, trigger=Trigger.ADMIN)
             with MergeClient(
-                category=integration.category, account_token=integration.account_token
+                category=integration.category,
+                account_token=integration.account_token,
+                account_id=integration.merge_account_id,
             ) as client:
                 _check_connection(client, integration)
                 _fetch(client, integration, run, extend_lease=False)

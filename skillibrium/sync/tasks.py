@@ -9,7 +9,7 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
-from skillibrium.integrations.models import Integration
+from skillibrium.integrations.models import Integration, PlatformIncident
 
 from .engine import sync_integration
 from .models import Trigger
@@ -24,11 +24,18 @@ def sync_linked_account(integration_id: int, trigger: str) -> int | None:
 @cron(IntervalTrigger(seconds=30))
 @task
 def enqueue_due_syncs() -> int:
-    """Spread scheduled syncs with jitter so that many organizations do not hit Merge at the same instant."""
-    due = list(Integration.objects.due_for_sync().values_list("pk", flat=True))
-    for integration_id in due:
+    return queue_due_syncs()
+
+
+def queue_due_syncs() -> int:
+    """Spread scheduled syncs with jitter so that many organizations do not hit Merge at the same instant.
+    While Merge rejects our API key nothing is queued: the fleet poll resumes them when the key works."""
+    if PlatformIncident.api_key_rejected():
+        return 0
+    due = list(Integration.objects.due_for_sync().values_list("pk", "sync_requested"))
+    for integration_id, requested in due:
         jitter = random.uniform(0, settings.SYNC_INTERVAL_SECONDS * 0.1)  # noqa: S311 - not security relevant
         next_at = timezone.now() + dt.timedelta(seconds=settings.SYNC_INTERVAL_SECONDS + jitter)
         Integration.objects.filter(pk=integration_id).update(next_sync_at=next_at)
-        sync_linked_account.enqueue(integration_id, Trigger.SCHEDULE)
+        sync_linked_account.enqueue(integration_id, requested or Trigger.SCHEDULE)
     return len(due)

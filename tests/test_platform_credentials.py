@@ -1,0 +1,119 @@
+"""Whose credential Merge refused: our API key (a platform incident) or one linked account's token."""
+
+import logging
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+from pytest_django.fixtures import Settings
+
+from skillibrium.accounts.models import User
+from skillibrium.integrations import monitor
+from skillibrium.integrations.choices import Cause, Health, IncidentKind
+from skillibrium.integrations.models import Integration, PlatformIncident
+from skillibrium.merge_client import MergeClient
+from skillibrium.sync.engine import sync_integration
+from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.tasks import queue_due_syncs
+
+from .factories import make_org
+from .sandboxed import Sandbox, link
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox(merge: str) -> Sandbox:
+    return Sandbox(merge)
+
+
+def linked(sandbox: Sandbox) -> Integration:
+    integration, _ = link(sandbox, make_org(), sandbox.tenant(size=5))
+    assert sync(integration, Trigger.SETUP).status == RunStatus.SUCCEEDED
+    return integration
+
+
+def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
+    run = sync_integration(integration_id=integration.pk, trigger=trigger)
+    assert run is not None
+    integration.refresh_from_db()
+    return run
+
+
+def queued_syncs() -> set[int]:
+    tasks = DBTaskResult.objects.filter(task_path__endswith=".sync_linked_account")
+    return {task.args_kwargs["args"][0] for task in tasks}
+
+
+def test_a_rejected_api_key_is_one_platform_incident_and_heals_by_itself(
+    sandbox: Sandbox, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue item 1: a bad Skillibrium API key changes no tenant's health and emails no one; one incident for
+    staff, logged at ERROR once; syncs are held fleet-wide (the poller does not crash) and resume by
+    themselves once the key works again."""
+    first, second = linked(sandbox), linked(sandbox)
+    mail.outbox.clear()
+    good_key, settings.MERGE_API_KEY = settings.MERGE_API_KEY, "a-revoked-key"
+
+    with caplog.at_level(logging.ERROR):
+        failed = sync(first)
+        held = sync_integration(integration_id=second.pk, trigger=Trigger.WEBHOOK)
+        poll = monitor.poll_linked_accounts()
+        again = monitor.poll_linked_accounts()
+
+    assert failed.status == RunStatus.FAILED and "API key" in failed.error
+    assert held is None and poll.api_key_rejected and again.api_key_rejected
+    for integration in (first, second):
+        integration.refresh_from_db()
+        assert (integration.health, integration.cause) == (Health.HEALTHY, Cause.NONE)
+    assert mail.outbox == []
+    incident = PlatformIncident.objects.get()
+    assert (incident.kind, incident.ended_at) == (IncidentKind.API_KEY_REJECTED, None)
+    assert [r.levelno for r in caplog.records if "API key" in r.getMessage()] == [logging.ERROR]
+    assert queue_due_syncs() == 0 and queued_syncs() == set()
+    staff = User.objects.create_user("ops@skillibrium.example", "x", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    assert b'data-incident="api_key_rejected"' in client.get(reverse("staff_operations")).content
+
+    settings.MERGE_API_KEY = good_key
+    monitor.poll_linked_accounts()
+
+    incident.refresh_from_db()
+    assert incident.ended_at is not None
+    assert {first.pk, second.pk} <= queued_syncs()
+    assert sync(first).status == RunStatus.SUCCEEDED and first.health == Health.HEALTHY
+    assert mail.outbox == []
+
+
+def test_a_refused_token_of_an_account_merge_still_lists_needs_a_relink_not_a_new_connection(
+    sandbox: Sandbox,
+) -> None:
+    """Issue item 1: a refused account token is not "account deleted" until Merge says the account is gone."""
+    integration = linked(sandbox)
+    Integration.objects.filter(pk=integration.pk).update(account_token="a-token-merge-never-issued")
+
+    failed = sync(integration)
+
+    assert failed.status == RunStatus.FAILED
+    assert integration.health == Health.RELINK_NEEDED
+    assert PlatformIncident.objects.count() == 0
+
+
+def test_an_account_merge_no_longer_lists_is_gone(sandbox: Sandbox) -> None:
+    """Issue item 1: Merge refuses the token and no longer lists the account: it was deleted at Merge."""
+    integration = linked(sandbox)
+    with MergeClient(
+        category=integration.category,
+        account_token=integration.account_token,
+        account_id=integration.merge_account_id,
+    ) as client:
+        client.delete_account()
+
+    failed = sync(integration)
+
+    assert failed.status == RunStatus.FAILED
+    assert (integration.health, integration.cause) == (Health.DISCONNECTED, Cause.ACCOUNT_DELETED)
+    assert PlatformIncident.objects.count() == 0
