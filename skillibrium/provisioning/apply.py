@@ -188,6 +188,7 @@ def _new_candidate(person: Mapping[str, Any]) -> Candidate:
         termination_date=person["termination_date"],
         start_date=person["start_date"],
         remote_was_deleted=person["remote_was_deleted"],
+        source_category=person.get("source_category", "hris"),
     )
 
 

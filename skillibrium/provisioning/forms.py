@@ -3,8 +3,26 @@ from typing import Any
 from django import forms
 
 from skillibrium.directory.models import EmploymentStatus
+from skillibrium.integrations.choices import Category
 
 from .models import ProvisioningPolicy
+from .plan import SUPPLIED_BY_SOURCE
+
+FIELD_NAMES = {
+    "employment_status": "employment status",
+    "employment_type": "employment type",
+    "department": "department",
+    "location": "location",
+}
+
+
+def what_each_source_supplies() -> list[tuple[str, str]]:
+    """For the policy page: a filter applies only to the people of sources that supply its field."""
+    return [
+        (Category(category).label, ", ".join(FIELD_NAMES[f] for f in FIELD_NAMES if f in supplied))
+        for category, supplied in SUPPLIED_BY_SOURCE.items()
+    ]
+
 
 EMPLOYMENT_TYPES = [
     ("FULL_TIME", "Full time"),
@@ -35,10 +53,19 @@ class PolicyForm(forms.ModelForm[ProvisioningPolicy]):
         choices=EMPLOYMENT_TYPES,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="None ticked means every type.",
+        help_text="None ticked means every type. Applies to HRIS people only: a CRM supplies no employment "
+        "type.",
     )
-    departments = CommaList(required=False, help_text="Comma-separated; empty means every department.")
-    locations = CommaList(required=False, help_text="Comma-separated; empty means every location.")
+    departments = CommaList(
+        required=False,
+        help_text="Comma-separated; empty means every department. Applies to HRIS people only: a CRM "
+        "supplies no department, so CRM users are not filtered out by it.",
+    )
+    locations = CommaList(
+        required=False,
+        help_text="Comma-separated; empty means every location. Applies to HRIS people only: a CRM "
+        "supplies no location, so CRM users are not filtered out by it.",
+    )
     mass_deactivation_percent = forms.IntegerField(min_value=1, max_value=100)
     mass_deactivation_minimum_users = forms.IntegerField(min_value=1, max_value=1_000_000)
     invite_days_before_start = forms.IntegerField(

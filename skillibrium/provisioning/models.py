@@ -23,13 +23,20 @@ class ProvisioningPolicy(models.Model):
     def __str__(self) -> str:
         return f"Provisioning policy of {self.organization}"
 
-    def admits(self, *, status: str, employment_type: str, department: str, location: str) -> bool:
+    def admits(
+        self, *, status: str, employment_type: str | None, department: str | None, location: str | None
+    ) -> bool:
+        """None: the person's source does not supply that field, so its filter does not apply to them."""
         return (
             status in (self.employment_statuses or ["ACTIVE"])
-            and (not self.employment_types or employment_type in self.employment_types)
-            and (not self.departments or department in self.departments)
-            and (not self.locations or location in self.locations)
+            and _within(self.employment_types, employment_type)
+            and _within(self.departments, department)
+            and _within(self.locations, location)
         )
+
+
+def _within(allowed: list[str], value: str | None) -> bool:
+    return not allowed or value is None or value in allowed
 
 
 class ChangeKind(models.TextChoices):

@@ -5,11 +5,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# What each source tells about a person (Merge's HRIS Employee, CRM User). A filter on something a source
+# does not supply does not apply to its people: CRM users have no department, location or employment type,
+# and such a filter would otherwise exclude every one of them.
+SUPPLIED_BY_SOURCE = {
+    "hris": frozenset({"employment_status", "employment_type", "department", "location"}),
+    "crm": frozenset({"employment_status"}),
+}
+
 
 class Admits(Protocol):
     invite_days_before_start: int
 
-    def admits(self, *, status: str, employment_type: str, department: str, location: str) -> bool: ...
+    def admits(
+        self, *, status: str, employment_type: str | None, department: str | None, location: str | None
+    ) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,7 @@ class Candidate:
     user_first_name: str = ""
     user_last_name: str = ""
     user_email: str = ""
+    source_category: str = "hris"
 
     def leaving_evidence(self, today: dt.date) -> str:
         """Positive evidence only: absence from a page, a run or a filter never counts."""
@@ -49,11 +60,12 @@ class Candidate:
         )
 
     def is_admitted(self, policy: Admits, today: dt.date) -> bool:
+        supplied = SUPPLIED_BY_SOURCE.get(self.source_category, SUPPLIED_BY_SOURCE["hris"])
         admitted = policy.admits(
             status=self.employment_status,
-            employment_type=self.employment_type,
-            department=self.department,
-            location=self.location,
+            employment_type=self.employment_type if "employment_type" in supplied else None,
+            department=self.department if "department" in supplied else None,
+            location=self.location if "location" in supplied else None,
         )
         return (
             bool(self.email) and admitted and not self.leaving_evidence(today) and self.is_due(policy, today)

@@ -13,7 +13,7 @@ from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeError
 
 from . import review
-from .forms import PolicyForm
+from .forms import PolicyForm, what_each_source_supplies
 from .models import HeldChange, HoldStatus, ProvisioningPolicy
 
 
@@ -44,7 +44,13 @@ def policy(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(
         request,
         "provisioning/policy.html",
-        {"form": form, "panel": "provisioning", "tab": "company", "integrations": integrations},
+        {
+            "form": form,
+            "panel": "provisioning",
+            "tab": "company",
+            "integrations": integrations,
+            "sources": what_each_source_supplies(),
+        },
     )
 
 

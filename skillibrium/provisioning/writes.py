@@ -55,6 +55,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
                 termination_date=p.termination_date,
                 start_date=p.start_date,
                 remote_was_deleted=p.remote_was_deleted,
+                source_category=p.source_category,
                 user_id=user.pk if user else None,
                 user_active=bool(user and user.is_active),
                 user_is_admin=bool(
@@ -94,6 +95,7 @@ _CANDIDATE_COLUMNS = (
     "termination_date",
     "start_date",
     "remote_was_deleted",
+    "source_category",
     "user_id",
     "user__is_active",
     "user__first_name",
@@ -129,7 +131,7 @@ def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple
 
 def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
     organization_id = rows[0][1]
-    unlinked = {r[2] for r in rows if r[12] is None and r[2]}
+    unlinked = {r[2] for r in rows if r[13] is None and r[2]}
     by_email = _members_by_email(organization_id, unlinked)
     result = []
     for (
@@ -145,6 +147,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
         termination,
         start,
         deleted,
+        source,
         *user,
     ) in rows:
         user_id, active, user_first, user_last, user_email, member_of, role = user
@@ -163,6 +166,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
                 termination_date=termination,
                 start_date=start,
                 remote_was_deleted=deleted,
+                source_category=source,
                 user_id=user_id,
                 user_active=bool(user_id and active),
                 user_is_admin=bool(role and member_of == organization_id and role == Role.ADMIN),

@@ -253,7 +253,8 @@ def _attach_fresh(
         owners.append(match.person_id)
     users: dict[int, int | None] = {}
     if users_for is not None and new_people:
-        users = users_for([dict(zip(columns.fields, p[2:], strict=True)) for p in new_people])
+        fields = ["source_category", *columns.fields]
+        users = users_for([dict(zip(fields, p[1:], strict=True)) for p in new_people])
     created_ids = insert_rows(
         Person,
         ["organization", "source_category", *columns.fields, "user"],
