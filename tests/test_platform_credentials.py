@@ -9,16 +9,17 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from pytest_django.fixtures import Settings
 
-from skillibrium.accounts.models import User
+from skillibrium.accounts.models import Role, User
 from skillibrium.integrations import monitor
 from skillibrium.integrations.choices import Cause, Health, IncidentKind
+from skillibrium.integrations.disconnect import finish_pending_deletions
 from skillibrium.integrations.models import Integration, PlatformIncident
 from skillibrium.merge_client import MergeClient
 from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun, Trigger
 from skillibrium.sync.tasks import queue_due_syncs
 
-from .factories import make_org
+from .factories import make_org, make_user
 from .sandboxed import Sandbox, link
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +118,65 @@ def test_an_account_merge_no_longer_lists_is_gone(sandbox: Sandbox) -> None:
     assert failed.status == RunStatus.FAILED
     assert (integration.health, integration.cause) == (Health.DISCONNECTED, Cause.ACCOUNT_DELETED)
     assert PlatformIncident.objects.count() == 0
+
+
+def listed_at_merge(integration: Integration) -> bool:
+    with MergeClient(category=integration.category) as client:
+        return any(
+            a["id"] == integration.merge_account_id
+            for page in client.pages("linked-accounts", {"id": integration.merge_account_id})
+            for a in page
+        )
+
+
+def test_disconnect_says_when_merge_did_not_delete_and_keeps_asking(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """Issue item 2: Disconnect reports no success while Merge still has the linked account; the deletion
+    stays pending and the scheduled task asks again until Merge confirms."""
+    settings.MERGE_RETRY_ATTEMPTS = 1
+    integration = linked(sandbox)
+    admin = make_user(integration.organization, role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    sandbox.control("POST", "outage", mode="503")
+    try:
+        answer = client.post(
+            reverse("integrations:disconnect", args=[integration.pk]),
+            {"confirm": integration.provider_name},
+            follow=True,
+        )
+        assert finish_pending_deletions() == 1
+    finally:
+        sandbox.control("DELETE", "outage")
+
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "warning" and "has not confirmed" in message.message
+    assert b'id="deletion-pending"' in answer.content
+    integration.refresh_from_db()
+    assert (integration.health, integration.cause) == (Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN)
+    assert integration.merge_deletion_requested_at is not None and listed_at_merge(integration)
+
+    assert finish_pending_deletions() == 0
+
+    integration.refresh_from_db()
+    assert integration.merge_deletion_requested_at is None and not listed_at_merge(integration)
+
+
+def test_a_confirmed_disconnect_reports_success(sandbox: Sandbox) -> None:
+    """Issue item 2: when Merge deleted the linked account, the admin is told so and nothing stays pending."""
+    integration = linked(sandbox)
+    admin = make_user(integration.organization, role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+
+    answer = client.post(
+        reverse("integrations:disconnect", args=[integration.pk]),
+        {"confirm": integration.provider_name},
+        follow=True,
+    )
+
+    [message] = list(answer.context["messages"])
+    assert message.level_tag == "success"
+    integration.refresh_from_db()
+    assert integration.merge_deletion_requested_at is None and not listed_at_merge(integration)

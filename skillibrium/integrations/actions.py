@@ -12,10 +12,11 @@ from django.views.decorators.http import require_POST
 from skillibrium.accounts.models import Membership
 from skillibrium.core.access import admin_view
 from skillibrium.core.models import record
-from skillibrium.merge_client import AccountGone, MergeClient, MergeError
+from skillibrium.merge_client import MergeError
 
 from . import delegation, support
-from .choices import Category, Cause, Health
+from .choices import Category
+from .disconnect import disconnect as disconnect_integration
 from .models import DelegatedRelink, Integration
 
 
@@ -74,25 +75,18 @@ def disconnect(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
     if request.POST.get("confirm") != integration.provider_name:
         messages.error(request, f"Type {integration.provider_name} to confirm; nothing was changed.")
         return back_to_edit(integration)
-    try:
-        with MergeClient(
-            category=integration.category,
-            account_token=integration.account_token,
-            account_id=integration.merge_account_id,
-        ) as client:
-            client.delete_account()
-    except AccountGone:
-        pass  # already gone at Merge: disconnecting here is all that is left
-    except MergeError as error:
-        messages.error(request, f"Merge could not delete the linked account; nothing was changed. {error}")
-        return back_to_edit(integration)
-    integration.set_health(
-        Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN, f"Disconnected by {membership.user.email}."
-    )
-    _audit(membership, integration, "integration.disconnected")
-    messages.success(
-        request, "Disconnected. Your people and users are kept; connect again with Relink Integration."
-    )
+    not_deleted = disconnect_integration(integration=integration, by_email=membership.user.email)
+    _audit(membership, integration, "integration.disconnected", deleted_at_merge=not not_deleted)
+    if not_deleted:
+        messages.warning(
+            request,
+            "Disconnected here: Skillibrium no longer syncs. Merge.dev has not confirmed that it deleted the "
+            f"linked account ({not_deleted}); Skillibrium keeps asking it to until it does.",
+        )
+    else:
+        messages.success(
+            request, "Disconnected. Your people and users are kept; connect again with Relink Integration."
+        )
     return back_to_edit(integration)
 
 

@@ -67,6 +67,8 @@ class Integration(models.Model):
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     # The trigger of a sync asked for while another ran; that run goes round once more under this name.
     sync_requested = models.CharField(max_length=16, blank=True)
+    # Set on Disconnect until Merge confirms it deleted the linked account; a scheduled task asks again.
+    merge_deletion_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationQuerySet.as_manager()

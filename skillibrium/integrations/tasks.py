@@ -43,3 +43,11 @@ def warn_password_rotation() -> int:
     from skillibrium.notifications.services import warn_rotations
 
     return warn_rotations()
+
+
+@cron(IntervalTrigger(minutes=15))
+@task
+def delete_disconnected_accounts() -> int:
+    from .disconnect import finish_pending_deletions
+
+    return finish_pending_deletions()

@@ -164,7 +164,7 @@ class MergeClient:
             return False
         return True
 
-    def _is_listed(self) -> bool:
+    def is_listed(self) -> bool:
         """Whether Merge still lists this linked account, asked with the API key alone (production accounts
         are listed by default, test accounts only when asked for)."""
         for extra in ({}, {"is_test_account": "true"}):
@@ -178,7 +178,7 @@ class MergeClient:
         """Merge refused the request. The key alone decides whose credential it was: a key it refuses too is
         ours (Misconfigured, raised from the probe); an account it no longer lists is gone; an account it
         still lists had its token refused, which a relink issues again."""
-        if not self._is_listed():
+        if not self.is_listed():
             return AccountGone(f"Merge no longer lists this linked account: {detail}")
         return RelinkNeeded(
             f"Merge refused this linked account's token but still lists the account: {detail}"
