@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 
 from merge_sandbox.launch import free_port, wait_until_up
-from tests.conftest import ROOT
 
+# Not from tests.conftest: the SAML IdP runs this package as its own process, before Django is set up.
+ROOT = Path(__file__).resolve().parents[3]
 OIDC_DIR = Path(__file__).resolve().parent / "oidc"
 
 
