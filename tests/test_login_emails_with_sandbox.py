@@ -165,3 +165,26 @@ def test_item_4_a_record_the_database_refuses_is_skipped_and_reported_while_the_
     assert run.record_errors[0]["id"] == admin.email
     assert User.objects.get(email=hire["work_email"]).is_active
     assert user_of(renamed).last_name == "Renamed" and user_of(mover).email == mover.work_email
+
+
+def test_item_4_a_member_found_by_email_keeps_their_account_when_the_address_changes(
+    sandbox: Sandbox,
+) -> None:
+    """The admin who linked the HRIS is found by email when the HRIS first lists them, and linked: when the
+    HRIS later changes their address, their own account follows instead of a second one being created."""
+    integration, admin, tenant, client = setup(sandbox, size=12)
+    record = sandbox.control("POST", path(tenant), first_name="Ada", work_email=admin.email)
+    sandbox.merge_sync()
+    sync(integration)
+    person = Person.objects.get(organization=integration.organization, work_email=admin.email)
+    assert person.user_id == admin.pk
+    users_before = User.objects.count()
+    new = "ada.renamed@" + admin.email.partition("@")[2]
+    sandbox.control("PATCH", f"tenants/{tenant['id']}/people/{record['remote_id']}", work_email=new)
+    sandbox.merge_sync()
+
+    sync(integration)
+
+    admin.refresh_from_db()
+    assert (admin.email, admin.is_active, User.objects.count()) == (new, True, users_before)
+    assert client.get(reverse("provisioning:review")).status_code == 200

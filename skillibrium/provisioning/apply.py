@@ -319,6 +319,7 @@ def _apply(
 ) -> Changes:
     plan, changes = dataclasses.replace(plan), Changes()  # what is held leaves this copy, not the caller's
     held = _held(plan, hold_deactivations, hold_everything)
+    writes.link_users(plan.link)
     today = org_today(organization)
     changes.held += writes.hold(organization, held, run=run, today=today, previous=plan.reconsidered)
     # Addresses first: one freed by a move (a rename) can go to a new person of the same batch.

@@ -42,6 +42,7 @@ class Candidate:
     user_last_name: str = ""
     user_email: str = ""
     source_category: str = "hris"
+    matched_by_email: bool = False  # a member who is nobody's person yet, found by this person's email
 
     def leaving_evidence(self, today: dt.date) -> str:
         """Positive evidence only: absence from a page, a run or a filter never counts."""
@@ -85,6 +86,8 @@ class Plan:
     deactivate: list[Candidate] = field(default_factory=list)
     # Users whose person's work email changed at the source: their sign-in email follows.
     change_email: list[Candidate] = field(default_factory=list)
+    # Members found by email, linked to their person from now on: found by link, not by an address, later.
+    link: list[Candidate] = field(default_factory=list)
     kept_last_admin: list[Candidate] = field(default_factory=list)
     # Deactivations an admin rejected on the same evidence: left alone, not asked again.
     kept_rejected: list[Candidate] = field(default_factory=list)
@@ -94,7 +97,7 @@ class Plan:
 
     def one_by_one(self) -> Iterator[tuple[Candidate, "Plan"]]:
         """Each change on its own, to apply what can be when a batch as a whole could not."""
-        for kind in ("create", "reactivate", "update", "deactivate", "change_email"):
+        for kind in ("create", "reactivate", "update", "deactivate", "change_email", "link"):
             for c in getattr(self, kind):
                 single = Plan(admins_left=self.admins_left)
                 setattr(single, kind, [c])
@@ -120,7 +123,11 @@ def plan_provisioning(
 ) -> Plan:
     """`rejected`: the latest deactivation an admin rejected, of those people who have one."""
     plan = Plan(admins_left=active_admins)
+    linked: set[int] = set()
     for c in candidates:
+        if c.matched_by_email and c.user_id not in linked:
+            linked.add(c.user_id or 0)
+            plan.link.append(c)
         if c.user_id is None:
             if c.is_admitted(policy, today):
                 plan.create.append(c)

@@ -64,6 +64,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
                 user_first_name=user.first_name if user else "",
                 user_last_name=user.last_name if user else "",
                 user_email=user.email if user else "",
+                matched_by_email=p.user is None and user is not None,
             )
         )
     return result
@@ -151,7 +152,8 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
         *user,
     ) in rows:
         user_id, active, user_first, user_last, user_email, member_of, role = user
-        if user_id is None and email in by_email:
+        matched = user_id is None and email in by_email
+        if matched:
             user_id, active, user_first, user_last, user_email, member_of, role = by_email[email]
         result.append(
             Candidate(
@@ -173,6 +175,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
                 user_first_name=user_first if user_id else "",
                 user_last_name=user_last if user_id else "",
                 user_email=user_email if user_id else "",
+                matched_by_email=matched,
             )
         )
     return result
@@ -266,6 +269,10 @@ def set_active(
     ]
     _audit(organization, "user.reactivated" if active else "user.deactivated", rows)
     return len(people)
+
+
+def link_users(people: list[Candidate]) -> None:
+    update_rows(Person, ["user"], ((c.person_id, c.user_id) for c in people))
 
 
 def record_email_changes(organization: Organization, people: list[Candidate]) -> int:
