@@ -12,6 +12,7 @@ from skillibrium.directory.models import Person
 from skillibrium.integrations import monitor, services
 from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.models import DelegationStatus, Integration, PlatformIncident
+from skillibrium.merge_client import MergeClient
 from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, Trigger
 
@@ -106,6 +107,8 @@ def test_merge_outage_heals_by_itself_without_email(sandbox: Sandbox, settings) 
 
 
 def test_provider_offline_syncs_but_deactivates_no_one_until_it_is_back(sandbox: Sandbox) -> None:
+    """Issue item 17: once the provider is back, Merge keeps its issue ongoing for a day; provisioning does
+    not wait that out: Merge's own successful sync after the issue's last failure is the evidence."""
     integration, _admin, tenant = linked(sandbox)
     leaver = Person.objects.for_org(integration.organization).filter(user__isnull=False).first()
     assert leaver is not None
@@ -120,6 +123,8 @@ def test_provider_offline_syncs_but_deactivates_no_one_until_it_is_back(sandbox:
     assert (integration.health, integration.cause) == (Health.DEGRADED, Cause.PROVIDER_OUTAGE)
     sandbox.control("POST", f"tenants/{tenant['id']}/online")
     sandbox.merge_sync()
+    with MergeClient(category=integration.category) as merge:
+        assert merge.ongoing_issues(integration.merge_account_id)  # Merge resolves it only a day later
     after = sync(integration)
     assert integration.health == Health.HEALTHY
     assert after.deactivated == 1 and not User.objects.get(pk=leaver.user_id).is_active

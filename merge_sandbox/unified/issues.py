@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import uuid
 from typing import Any
@@ -17,6 +18,8 @@ DESCRIPTIONS = {
     "mfa": "Expired multi-factor authentication",
     "offline": "Third party offline",
 }
+# Merge resolves an issue once requests succeed and at least this long has passed since its last failure.
+QUIET_BEFORE_RESOLVED = dt.timedelta(days=1)
 RELINK_CAUSES = {"credentials", "expired_credential", "permission", "mfa"}
 STATUS_DETAILS = {
     "credentials": "The integration's login credentials are no longer valid. Relink the account with current"
@@ -89,10 +92,17 @@ def open_issue(
     return result, new
 
 
-def resolve_issues(store: Store, account_id: str, now: str) -> list[sqlite3.Row]:
+def resolve_issues(
+    store: Store, account_id: str, now: str, failing_since: str | None = None
+) -> list[sqlite3.Row]:
+    """Resolve the account's ongoing issues (a relink), or, given `failing_since`, only those whose last
+    failure was before it: Merge resolves an issue once calls succeed and a day has passed since."""
+    quiet = "" if failing_since is None else " AND last_incident_time <= ?"
+    args = (account_id,) if failing_since is None else (account_id, failing_since)
     with store.write() as conn:
         rows = conn.execute(
-            "SELECT id FROM issues WHERE account_id = ? AND status = 'ONGOING'", (account_id,)
+            f"SELECT id FROM issues WHERE account_id = ? AND status = 'ONGOING'{quiet}",  # noqa: S608 - a fixed clause
+            args,
         ).fetchall()
         ids = [r["id"] for r in rows]
         conn.executemany(

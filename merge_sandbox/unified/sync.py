@@ -133,7 +133,8 @@ class SyncEngine:
             (finished, iso(now), self._next_start(now)),
         )
         updated = get_account(self.store, account["id"])
-        for issue in issues.resolve_issues(self.store, account["id"], finished):
+        quiet_since = iso(self.clock.now() - issues.QUIET_BEFORE_RESOLVED)
+        for issue in issues.resolve_issues(self.store, account["id"], finished, failing_since=quiet_since):
             self.webhooks.emit("Issue.resolved", updated, issues.issue_view(issue, updated))
         for event, doc in pulled.events:
             self.webhooks.emit(event, updated, doc)

@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +31,7 @@ from .upsert import upsert_page
 logger = logging.getLogger(__name__)
 
 type Progress = Callable[[SyncRun], None]
+type Issue = dict[str, Any]
 
 MAX_RECORD_ERRORS = 100
 WRITE_BATCH = 1000
@@ -155,7 +157,7 @@ def _check_connection(client: MergeClient, integration: Integration) -> tuple[Ca
     Returns the cause of an ongoing issue that needs no relink (a provider outage, say), if any."""
     details = client.account_details()
     needs_relink = details.status == "RELINK_NEEDED"
-    issues = client.ongoing_issues(integration.merge_account_id)
+    issues = _still_failing(client, integration, client.ongoing_issues(integration.merge_account_id))
     texts = [str(issue.get("error_description") or "") for issue in issues]
     seen = [
         {k: issue.get(k) for k in ("id", "error_description", "first_incident_time", "last_incident_time")}
@@ -168,6 +170,30 @@ def _check_connection(client: MergeClient, integration: Integration) -> tuple[Ca
     if needs_relink:
         raise RelinkNeeded(detail or "Relink needed")
     return (classify(detail), detail) if texts else None
+
+
+def _still_failing(client: MergeClient, integration: Integration, issues: list[Issue]) -> list[Issue]:
+    """Merge keeps an issue ongoing for a day after its last failure, even once syncs succeed again. An issue
+    that every model we read has synced past (DONE, finished after its last incident) is over for us."""
+    if not issues:
+        return issues
+    models = {SOURCES[integration.category][1], "hris.Employment"}
+    statuses = [s for s in client.sync_status() if s.get("model_id") in models]
+    done = [_stamp(s.get("last_sync_finished")) for s in statuses if s.get("last_sync_result") == "DONE"]
+    finished = [d for d in done if d is not None]
+    if not statuses or len(finished) < len(statuses):
+        return issues  # some model has not synced successfully since: the issue may well be current
+    synced_past = min(finished)
+    return [i for i in issues if not _before(i.get("last_incident_time"), synced_past)]
+
+
+def _stamp(value: object) -> dt.datetime | None:
+    return parse_datetime(str(value or ""))
+
+
+def _before(value: object, moment: dt.datetime) -> bool:
+    stamp = _stamp(value)
+    return stamp is not None and stamp < moment
 
 
 def _merge_sync_in_progress_since(client: MergeClient, integration: Integration) -> dt.datetime | None:

@@ -67,7 +67,12 @@ def test_expire_mfa_is_refused_for_providers_without_mfa(sandbox: Sandbox) -> No
     assert response.status_code == 400
 
 
-def test_offline_provider_opens_an_issue_that_resolves_itself(sandbox: Sandbox) -> None:
+def test_offline_provider_opens_an_issue_that_resolves_a_day_after_the_last_failure(
+    own_sandbox: Sandbox,
+) -> None:
+    """Issue item 17: as Merge documents, the issue resolves once syncs succeed and a day has passed since the
+    last failure, not at the first success."""
+    sandbox = own_sandbox
     tenant = sandbox.tenant("workday", size=10)
     account = sandbox.link(tenant)
     sandbox.control("POST", f"/_sandbox/tenants/{tenant['id']}/offline")
@@ -82,7 +87,14 @@ def test_offline_provider_opens_an_issue_that_resolves_itself(sandbox: Sandbox) 
 
     sandbox.control("POST", f"/_sandbox/tenants/{tenant['id']}/online")
     assert sandbox.sync(account["id"])["result"] == "DONE"
-    issue = sandbox.get(f"/hris/v1/issues/{first['issue']['id']}").json()
+    issue_url = f"/hris/v1/issues/{first['issue']['id']}"
+    assert sandbox.get(issue_url).json()["status"] == "ONGOING"
+    sandbox.control("POST", "/_sandbox/clock/advance", {"hours": 23})
+    assert sandbox.sync(account["id"])["result"] == "DONE"
+    assert sandbox.get(issue_url).json()["status"] == "ONGOING"
+    sandbox.control("POST", "/_sandbox/clock/advance", {"hours": 1})
+    assert sandbox.sync(account["id"])["result"] == "DONE"
+    issue = sandbox.get(issue_url).json()
     assert issue["status"] == "RESOLVED"
     sandbox.receiver.wait_for(account["id"], "Issue.resolved")
     statuses = sandbox.get("/hris/v1/sync-status", account["token"]).json()["results"]
