@@ -27,7 +27,7 @@ def link(args: argparse.Namespace) -> dict[str, Any]:
     """An organization that links the tenant through Merge Link's token exchange, as a customer does."""
     _django()
     from skillibrium.accounts.models import Membership, Organization, Role, User
-    from skillibrium.integrations import services
+    from skillibrium.integrations import relink
     from skillibrium.integrations.choices import Category
     from skillibrium.provisioning.models import ProvisioningPolicy
 
@@ -36,7 +36,7 @@ def link(args: argparse.Namespace) -> dict[str, Any]:
     ProvisioningPolicy.objects.create(organization=organization, send_invitations=False)
     admin = User.objects.create_user(f"admin@{organization.merge_origin_id}.bench.example")
     membership = Membership.objects.create(user=admin, organization=organization, role=Role.ADMIN)
-    link_token = services.start_link(
+    link_token = relink.start_link(
         organization=organization, category=Category.HRIS, email=admin.email, integration="workday"
     )
     credentials = {
@@ -45,7 +45,7 @@ def link(args: argparse.Namespace) -> dict[str, Any]:
         "password": tenant["password"],
     }
     public = httpx.post(f"{args.sandbox}/_sandbox/link/{link_token}/complete", json=credentials, timeout=60)
-    integration = services.connect(
+    integration = relink.connect(
         organization=organization,
         category=Category.HRIS,
         public_token=public.raise_for_status().json()["public_token"],
@@ -72,8 +72,8 @@ def _timed[T](phases: dict[str, float], name: str, call: Callable[..., T]) -> Ca
 def sync(args: argparse.Namespace) -> dict[str, Any]:
     """One run of Skillibrium's engine, with the time spent in each of its phases."""
     _django()
+    from skillibrium.integrations.choices import Trigger
     from skillibrium.sync import engine
-    from skillibrium.sync.models import Trigger
 
     phases: dict[str, float] = {}
     for name in ("refresh_groups", "resolve_references", "provision_organization"):

@@ -7,11 +7,11 @@ from django.test import Client
 
 from skillibrium.accounts.models import Organization, Role, User
 from skillibrium.directory.models import Person
-from skillibrium.integrations import services
-from skillibrium.integrations.choices import Category
+from skillibrium.integrations import relink
+from skillibrium.integrations.choices import Category, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import SyncRun, Trigger
+from skillibrium.sync.models import SyncRun
 
 from .factories import make_org, make_user
 
@@ -49,11 +49,11 @@ def link(
     sandbox: Sandbox, organization: Organization, tenant: dict[str, Any], category: Category = Category.HRIS
 ) -> tuple[Integration, User]:
     admin = make_user(organization, role=Role.ADMIN)
-    token = services.start_link(
+    token = relink.start_link(
         organization=organization, category=category, email=admin.email, integration=tenant["provider"]
     )
     public = sandbox.complete_link(token, tenant)
-    integration = services.connect(
+    integration = relink.connect(
         organization=organization, category=category, public_token=public, membership=admin.membership
     )
     return integration, admin

@@ -13,10 +13,10 @@ from django.utils import timezone
 from skillibrium.accounts.models import Role, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
-from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.notifications.services import send_due_reminders
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_org, make_user, signed, signed_in
 from .mailbox import clear_mail, sent_mail
@@ -103,9 +103,9 @@ def test_a_relink_detected_by_webhook_is_audited(sandbox: Sandbox) -> None:
     sandbox.merge_sync()
     sync(integration)
     assert integration.health == Health.RELINK_NEEDED
-    from skillibrium.integrations import services
+    from skillibrium.integrations import relink
 
-    token = services.start_link(organization=integration.organization, category="hris", email=admin.email)
+    token = relink.start_link(organization=integration.organization, category="hris", email=admin.email)
     sandbox.complete_link(token, tenant, password)  # at Merge only: Skillibrium hears of it by webhook
 
     assert webhook("LinkedAccount.linked", integration) == 200
@@ -114,7 +114,7 @@ def test_a_relink_detected_by_webhook_is_audited(sandbox: Sandbox) -> None:
     entry = AuditEntry.objects.get(
         organization=integration.organization, action="integration.relinked_elsewhere"
     )
-    assert integration.health == Health.SYNCING
+    assert integration.health == Health.CATCHING_UP
     assert entry.detail == {"detected_by": "webhook", "account": integration.merge_account_id}
 
 

@@ -11,11 +11,11 @@ from pytest_django.fixtures import Settings
 from skillibrium.accounts.models import User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
-from skillibrium.integrations import services
-from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations import relink
+from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.sync import engine
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_org
 from .mailbox import clear_mail, sent_mail
@@ -106,11 +106,11 @@ class Scenario:
         if self.cause == "merge_outage":
             self.sandbox.control("DELETE", "outage")
             return Trigger.SCHEDULE
-        token = services.start_link(
+        token = relink.start_link(
             organization=self.integration.organization, category="hris", email=self.admin.email
         )
         public = self.sandbox.complete_link(token, self.tenant, self.password)
-        services.complete_relink(
+        relink.complete_relink(
             integration=self.integration, public_token=public, membership=self.admin.membership
         )
         return Trigger.RELINK

@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person
-from skillibrium.integrations import monitor, services
-from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations import monitor
+from skillibrium.integrations import relink as relinking
+from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import DelegationStatus, Integration, PlatformIncident
 from skillibrium.merge_client import MergeClient
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, Trigger
+from skillibrium.sync.models import RunStatus
 
 from .factories import make_org
 from .mailbox import clear_mail, sent_mail
@@ -36,11 +37,11 @@ def linked(
 def relink(
     sandbox: Sandbox, integration: Integration, admin: User, tenant: dict[str, str], password: str
 ) -> None:
-    token = services.start_link(
+    token = relinking.start_link(
         organization=integration.organization, category=integration.category, email=admin.email
     )
     public = sandbox.complete_link(token, tenant, password)
-    services.complete_relink(integration=integration, public_token=public, membership=admin.membership)
+    relinking.complete_relink(integration=integration, public_token=public, membership=admin.membership)
     integration.refresh_from_db()
 
 
@@ -79,7 +80,7 @@ def test_wrong_credentials_leave_it_needing_a_relink(sandbox: Sandbox) -> None:
     sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")
     sandbox.merge_sync()
     sync(integration)
-    token = services.start_link(organization=integration.organization, category="hris", email=admin.email)
+    token = relinking.start_link(organization=integration.organization, category="hris", email=admin.email)
     with pytest.raises(PermissionError, match="Invalid credentials"):
         sandbox.complete_link(token, tenant, "a-guess")
     integration.refresh_from_db()
@@ -176,5 +177,5 @@ def test_delegated_relink_is_tracked_from_sent_to_completed(sandbox: Sandbox) ->
     delegation.refresh_from_db()
     integration.refresh_from_db()
     assert delegation.status == DelegationStatus.COMPLETED
-    assert integration.health == Health.SYNCING
+    assert integration.health == Health.CATCHING_UP
     assert Client().get(reverse("integrations:delegated_open", args=[delegation.token])).status_code == 410

@@ -11,12 +11,12 @@ from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import Role, User
 from skillibrium.integrations import monitor
-from skillibrium.integrations.choices import Cause, Health, IncidentKind
+from skillibrium.integrations.choices import Cause, Health, IncidentKind, Trigger
 from skillibrium.integrations.disconnect import finish_pending_deletions
 from skillibrium.integrations.models import Integration, PlatformIncident
 from skillibrium.merge_client import MergeClient
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, SyncRun
 from skillibrium.sync.tasks import queue_due_syncs
 
 from .factories import make_org, make_user

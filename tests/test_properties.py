@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person, SourceIdentity
+from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning.models import ProvisioningPolicy
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_org
 from .sandboxed import Sandbox, link

@@ -12,11 +12,12 @@ from django.utils import timezone
 from skillibrium.accounts.models import Organization, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
-from skillibrium.integrations import services
+from skillibrium.integrations import relink
+from skillibrium.integrations.choices import Trigger
 from skillibrium.provisioning.apply import org_today
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from skillibrium.sync.engine import preview_sync, sync_integration
-from skillibrium.sync.models import SyncRun, Trigger
+from skillibrium.sync.models import SyncRun
 
 from .factories import make_org, make_user
 from .sandboxed import Sandbox, provisioned, setup, sync
@@ -205,9 +206,9 @@ def test_review_after_reconnection_holds_the_outage_changes_for_an_admin(sandbox
     sync(integration)
     sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ida", last_name="Rhodes")
     sandbox.control("POST", f"tenants/{tenant['id']}/people/{leaver.identities.get().remote_id}/terminate")
-    token = services.start_link(organization=integration.organization, category="hris", email=admin.email)
+    token = relink.start_link(organization=integration.organization, category="hris", email=admin.email)
     public = sandbox.complete_link(token, tenant, password)
-    services.complete_relink(integration=integration, public_token=public, membership=admin.membership)
+    relink.complete_relink(integration=integration, public_token=public, membership=admin.membership)
     sandbox.merge_sync()
 
     caught_up = sync(integration, Trigger.RELINK)

@@ -13,10 +13,10 @@ from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import Organization, SSOConfiguration
 from skillibrium.core import crypto
-from skillibrium.integrations.choices import Category
+from skillibrium.integrations.choices import Category, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, Trigger
+from skillibrium.sync.models import RunStatus
 
 from .factories import make_org, make_sso
 from .rawdb import raw, tables_holding

@@ -12,12 +12,13 @@ from django.urls import reverse
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import Role, User
-from skillibrium.integrations import services, support
-from skillibrium.integrations.choices import Health
+from skillibrium.integrations import models as integration_models
+from skillibrium.integrations import relink as relinking
+from skillibrium.integrations import support
+from skillibrium.integrations.choices import Health, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeClient
-from skillibrium.sync import engine
-from skillibrium.sync.models import RunStatus, Trigger
+from skillibrium.sync.models import RunStatus
 
 from .factories import make_integration, make_org, make_user, signed_in
 from .mailbox import sent_mail
@@ -47,11 +48,11 @@ def token_of(integration: Integration) -> str:
 
 
 def relink(sandbox: Sandbox, integration: Integration, admin: User, tenant: dict[str, str]) -> None:
-    link_token = services.start_link(
+    link_token = relinking.start_link(
         organization=integration.organization, category=integration.category, email=admin.email
     )
     public = sandbox.complete_link(link_token, tenant)
-    services.complete_relink(integration=integration, public_token=public, membership=admin.membership)
+    relinking.complete_relink(integration=integration, public_token=public, membership=admin.membership)
 
 
 def test_sync_and_relink_log_no_token_even_at_debug(
@@ -98,7 +99,8 @@ def echoing_credentials(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def merge_echoing_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     transport = httpx.MockTransport(echoing_credentials)
-    monkeypatch.setattr(engine, "MergeClient", functools.partial(MergeClient, transport=transport))
+    through_transport = functools.partial(MergeClient, transport=transport)
+    monkeypatch.setattr(integration_models, "MergeClient", through_transport)
 
 
 def test_a_merge_error_echoing_the_token_is_masked_wherever_it_goes(
@@ -133,18 +135,18 @@ def test_the_error_page_of_a_failed_relink_shows_no_token(
     tenant = sandbox.tenant(size=5)
     integration, admin = link(sandbox, make_org(), tenant)
 
-    def broken(integration: Integration) -> None:
-        raise RuntimeError("delegations could not be completed")
+    def broken(**detail: object) -> None:
+        raise RuntimeError("the relink could not be recorded")
 
-    monkeypatch.setattr(services, "complete_delegations", broken)
+    monkeypatch.setattr(relinking, "record", broken)
     settings.DEBUG = True
     client = signed_in(admin)
     client.raise_request_exception = False
-    link_token = services.start_link(
+    link_token = relinking.start_link(
         organization=integration.organization, category="hris", email=admin.email
     )
     url = reverse("integrations:relink_complete", args=[integration.pk])
     page = client.post(url, {"public_token": sandbox.complete_link(link_token, tenant)}).content.decode()
 
-    assert "delegations could not be completed" in page and "complete_relink" in page
+    assert "the relink could not be recorded" in page and "complete_relink" in page
     assert token_of(integration) not in page

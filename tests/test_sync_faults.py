@@ -16,10 +16,10 @@ from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person, SourceIdentity
-from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration, WebhookDelivery
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, SyncRun, Trigger
+from skillibrium.sync.models import RunStatus, SyncRun
 
 from .conftest import ROOT
 from .factories import make_org, signed

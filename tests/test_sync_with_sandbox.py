@@ -4,11 +4,11 @@ import pytest
 
 from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person
-from skillibrium.integrations import services
-from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations import relink
+from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, Trigger
+from skillibrium.sync.models import RunStatus
 
 from .factories import make_org
 from .mailbox import sent_mail
@@ -83,11 +83,11 @@ def test_a_relink_leaves_what_a_sync_did_meanwhile_alone(sandbox: Sandbox) -> No
     loaded_by_the_request = Integration.objects.get(pk=integration.pk)
     sync(integration)
     assert integration.take_sync_lease(300, trigger=Trigger.SCHEDULE)
-    token = services.start_link(
+    token = relink.start_link(
         organization=integration.organization, category="hris", email=admin.email, integration="workday"
     )
 
-    services.complete_relink(
+    relink.complete_relink(
         integration=loaded_by_the_request,
         public_token=sandbox.complete_link(token, tenant),
         membership=admin.membership,
@@ -117,11 +117,11 @@ def test_password_reset_pauses_then_relink_catches_up(sandbox: Sandbox) -> None:
     assert "Action required" in sent_mail()[0].subject
     assert sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE) is None
 
-    token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
+    token = relink.start_link(organization=org, category="hris", email=admin.email, integration="workday")
     with pytest.raises(PermissionError):
         sandbox.complete_link(token, tenant)  # the old password no longer works
-    token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
-    outcome = services.complete_relink(
+    token = relink.start_link(organization=org, category="hris", email=admin.email, integration="workday")
+    outcome = relink.complete_relink(
         integration=integration,
         public_token=sandbox.complete_link(token, tenant, new_password),
         membership=admin.membership,
@@ -156,10 +156,10 @@ def test_relink_to_another_linked_account_keeps_everyone(sandbox: Sandbox) -> No
     sandbox.control("POST", f"tenants/{tenant['id']}/people/{leaver_remote_id(leaver)}/terminate")
 
     org.merge_origin_id = f"{org.merge_origin_id}-again"  # Merge sees another end user: a new account
-    token = services.start_link(organization=org, category="hris", email=admin.email, integration="workday")
+    token = relink.start_link(organization=org, category="hris", email=admin.email, integration="workday")
     public = sandbox.complete_link(token, tenant)
     membership = admin.membership
-    outcome = services.complete_relink(integration=integration, public_token=public, membership=membership)
+    outcome = relink.complete_relink(integration=integration, public_token=public, membership=membership)
     sandbox.merge_sync()
     run = sync(integration, Trigger.RELINK)
 

@@ -7,10 +7,10 @@ from django.conf import settings
 from django.db import transaction
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
-from skillibrium.integrations import services
+from skillibrium.integrations import relink
 from skillibrium.integrations.choices import Category
-from skillibrium.integrations.models import Integration
-from skillibrium.merge_client import AccountGone, MergeClient
+from skillibrium.integrations.models import Integration, client_for
+from skillibrium.merge_client import AccountGone
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,7 @@ def _user(organization: Organization, email: str, password: str, role: Role, fir
 
 def _integration_is_alive(integration: Integration) -> bool:
     try:
-        with MergeClient(
-            category=integration.category,
-            account_token=integration.account_token,
-            account_id=integration.merge_account_id,
-        ) as client:
+        with client_for(integration) as client:
             client.account_details()
     except AccountGone:
         return False
@@ -54,12 +50,12 @@ def _link(
     control = httpx.Client(base_url=f"{sandbox_url()}/_sandbox/", timeout=300)
     body = {"provider": provider, "name": organization.name, "size": size, "seed": 7}
     tenant: dict[str, object] = control.post("tenants", json=body).raise_for_status().json()
-    link_token = services.start_link(
+    link_token = relink.start_link(
         organization=organization, category=category, email=admin_email, integration=provider
     )
     credentials = {k: tenant[k] for k in ("username", "password")} | {"tenant": tenant["subdomain"]}
     public_token = control.post(f"link/{link_token}/complete", json=credentials).raise_for_status().json()
-    services.connect(
+    relink.connect(
         organization=organization,
         category=category,
         public_token=public_token["public_token"],

@@ -9,7 +9,13 @@ from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration, PlatformIncident
 
 # Worst first: what support should look at before anything else.
-HEALTH_ORDER = [Health.DISCONNECTED, Health.RELINK_NEEDED, Health.DEGRADED, Health.SYNCING, Health.HEALTHY]
+HEALTH_ORDER = [
+    Health.DISCONNECTED,
+    Health.RELINK_NEEDED,
+    Health.DEGRADED,
+    Health.CATCHING_UP,
+    Health.HEALTHY,
+]
 
 
 @staff_view

@@ -15,9 +15,10 @@ from skillibrium.core.models import record
 from skillibrium.merge_client import MergeError
 
 from . import delegation, support
-from .choices import Category
+from .choices import Category, Trigger
 from .disconnect import disconnect as disconnect_integration
 from .models import DelegatedRelink, Integration
+from .relink import request_sync
 
 
 def _integration(membership: Membership, pk: int) -> Integration:
@@ -55,15 +56,12 @@ def pause(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse
 @require_POST
 @admin_view
 def resume(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    from skillibrium.sync.models import Trigger
-    from skillibrium.sync.tasks import sync_linked_account
-
     integration = _integration(membership, pk)
     integration.is_paused, integration.next_sync_at = False, timezone.now()
     integration.save(update_fields=["is_paused", "next_sync_at"])
     _audit(membership, integration, "integration.resumed")
     if integration.can_sync:
-        sync_linked_account.enqueue(integration.pk, Trigger.ADMIN)
+        request_sync(integration, Trigger.ADMIN)
     messages.success(request, "Resumed. A sync has been started.")
     return back_to_edit(integration)
 

@@ -8,7 +8,8 @@ class Category(models.TextChoices):
 
 class Health(models.TextChoices):
     HEALTHY = "healthy", "Healthy"
-    SYNCING = "syncing", "Relinked, catching up"
+    # Relinked, and the catch-up run that applies what changed meanwhile has not finished yet.
+    CATCHING_UP = "catching_up", "Relinked, catching up"
     DEGRADED = "degraded", "Degraded"
     RELINK_NEEDED = "relink_needed", "Relink needed"
     DISCONNECTED = "disconnected", "Disconnected"
@@ -38,3 +39,15 @@ class IncidentKind(models.TextChoices):
 
     MERGE_OUTAGE = "merge_outage", "Merge.dev unreachable"
     API_KEY_REJECTED = "api_key_rejected", "Merge rejects Skillibrium's API key"
+
+
+class Trigger(models.TextChoices):
+    """What asked for a sync run; a label for admins. What a run may apply is decided by the integration's
+    state (a break it lived through), never by this name."""
+
+    SCHEDULE = "schedule", "Schedule"
+    ADMIN = "admin", "Sync now"
+    RELINK = "relink", "Catch-up after relink"
+    WEBHOOK = "webhook", "Merge webhook"
+    SETUP = "setup", "First sync"
+    CLI = "cli", "Command line"

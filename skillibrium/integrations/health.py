@@ -52,14 +52,12 @@ def record_failure(integration: Integration, error: MergeError) -> None:
     now = timezone.now()
     integration.consecutive_failures += 1
     integration.failing_since = integration.failing_since or now
-    integration.provisioning_pending = True
+    integration.note_break()
     if health == Health.DEGRADED:
         integration.next_sync_at = now + retry_delay(
             integration.consecutive_failures, now - integration.failing_since
         )
-    integration.save(
-        update_fields=["consecutive_failures", "failing_since", "provisioning_pending", "next_sync_at"]
-    )
+    integration.save(update_fields=["consecutive_failures", "failing_since", "next_sync_at"])
     logger.warning(
         "integration %s: %s (%s) after %d failures",
         integration.pk,
@@ -73,8 +71,7 @@ def record_failure(integration: Integration, error: MergeError) -> None:
 
 def record_degraded(integration: Integration, cause: Cause, detail: str) -> None:
     """Merge reports a problem (provider offline, say) but still serves data: sync, but deactivate no one."""
-    integration.provisioning_pending = True
-    integration.save(update_fields=["provisioning_pending"])
+    integration.note_break()
     integration.set_health(Health.DEGRADED, cause, detail[:2000])
 
 
@@ -95,7 +92,7 @@ def record_success(integration: Integration, *, watermark: dt.datetime | None) -
         ]
     )
     previous = Health(integration.health)
-    if integration.set_health(Health.HEALTHY) and (previous.needs_action or previous == Health.SYNCING):
+    if integration.set_health(Health.HEALTHY) and (previous.needs_action or previous == Health.CATCHING_UP):
         notify_health_change(integration)
     return full_pass
 

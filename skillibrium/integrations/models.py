@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Organization
 from skillibrium.core.crypto import EncryptedTextField
+from skillibrium.merge_client import MergeClient
 
-from .choices import Category, Cause, Health, IncidentKind
+from .choices import Category, Cause, Health, IncidentKind, Trigger
 
 
 class IntegrationQuerySet(models.QuerySet["Integration"]):
@@ -22,7 +23,7 @@ class IntegrationQuerySet(models.QuerySet["Integration"]):
     def due_for_sync(self) -> Self:
         return self.filter(
             is_paused=False,
-            health__in=[Health.HEALTHY, Health.SYNCING, Health.DEGRADED],
+            health__in=[Health.HEALTHY, Health.CATCHING_UP, Health.DEGRADED],
             next_sync_at__lte=timezone.now(),
         )
 
@@ -54,6 +55,10 @@ class Integration(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     # Set while the connection is unwell: the next healthy run provisions everyone, not just its changes.
     provisioning_pending = models.BooleanField(default=False)
+    # When the organization last lived through a break (relink, Merge outage, provider outage), until a
+    # provisioning pass has considered it: with review after reconnection, that pass holds every change,
+    # whichever run (catch-up, webhook, schedule) gets there first.
+    break_noted_at = models.DateTimeField(null=True, blank=True)
     # The provider's password-rotation policy for the sync user, to warn before the password expires.
     password_rotation_days = models.PositiveIntegerField(null=True, blank=True)
     rotation_warning_days = models.PositiveIntegerField(default=14)
@@ -63,12 +68,16 @@ class Integration(models.Model):
     # Merge's modified_at of the newest record applied; the next run asks only for what changed after it.
     sync_watermark = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(default=timezone.now)
-    # One run at a time per linked account, across workers: a lease that a crashed worker lets expire.
+    # One run at a time per integration, across workers: a lease that a crashed worker lets expire.
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     # The trigger of a sync asked for while another ran; that run goes round once more under this name.
     sync_requested = models.CharField(max_length=16, blank=True)
     # Set on Disconnect until Merge confirms it deleted the linked account; a scheduled task asks again.
     merge_deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    # A sync queued and not started yet: requests meanwhile join it (relink.request_sync), so that a burst of
+    # webhooks queues one sync. Cleared when a run takes the lease.
+    sync_queued = models.CharField(max_length=16, blank=True)
+    sync_queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationQuerySet.as_manager()
@@ -115,18 +124,38 @@ class Integration(models.Model):
         into = self.events.filter(to_health=Health.DEGRADED).exclude(from_health=Health.DEGRADED)
         return into.first()
 
-    def take_sync_lease(self, seconds: int, *, trigger: str) -> bool:
+    def take_sync_lease(self, seconds: int, *, trigger: str) -> str | None:
+        """Returns the trigger this run goes under (a relink's catch-up keeps its name over routine triggers,
+        so the admin sees it), or None when another run holds the lease: it is then asked to go round once
+        more, so that this request's changes are not lost. Either way the queued sync has started."""
         now = timezone.now()
-        free = models.Q(sync_lease_until__isnull=True) | models.Q(sync_lease_until__lt=now)
-        taken = Integration.objects.filter(free, pk=self.pk).update(
-            sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested=""
+        with transaction.atomic():
+            rows = Integration.objects.select_for_update().filter(pk=self.pk)
+            until, requested, queued = rows.values_list(
+                "sync_lease_until", "sync_requested", "sync_queued"
+            ).get()
+            started = {"sync_queued": "", "sync_queued_at": None}
+            if until is not None and until >= now:
+                rows.update(sync_requested=_catch_up_first(requested, trigger, queued), **started)
+                return None
+            rows.update(sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested="", **started)
+        return _catch_up_first(trigger, queued)
+
+    def forget_queued_sync(self) -> None:
+        """A queued sync that will not run (the integration is paused or needs a relink) is not pending."""
+        Integration.objects.filter(pk=self.pk).update(sync_queued="", sync_queued_at=None)
+
+    def note_break(self) -> None:
+        """The connection broke or was relinked: the next provisioning pass considers everyone, may hold."""
+        self.provisioning_pending, self.break_noted_at = True, timezone.now()
+        Integration.objects.filter(pk=self.pk).update(
+            provisioning_pending=True, break_noted_at=self.break_noted_at
         )
-        if not taken:
-            # Someone is syncing: ask them to go round once more so that this request's changes are not lost.
-            # A relink's catch-up keeps its name over routine triggers, so the admin sees it.
-            routine = ~models.Q(sync_requested="relink")
-            Integration.objects.filter(routine, pk=self.pk).update(sync_requested=trigger)
-        return bool(taken)
+
+    def break_considered(self) -> None:
+        """A provisioning pass considered the break this run started with; one noted since still waits."""
+        Integration.objects.filter(pk=self.pk, break_noted_at=self.break_noted_at).update(break_noted_at=None)
+        self.break_noted_at = None
 
     def defer_sync(self, trigger: str) -> None:
         """A sync asked for while syncs are held fleet-wide: it is due, under its trigger, once they resume.
@@ -158,6 +187,19 @@ class Integration(models.Model):
         self.health, self.cause, self.cause_detail = health, cause, detail
         self.save(update_fields=["health", "cause", "cause_detail", "health_changed_at"])
         return changed
+
+
+def _catch_up_first(*triggers: str) -> str:
+    return Trigger.RELINK if Trigger.RELINK in triggers else next(t for t in triggers if t)
+
+
+def client_for(integration: Integration) -> MergeClient:
+    """The Merge client for the integration's linked account: built here only."""
+    return MergeClient(
+        category=integration.category,
+        account_token=integration.account_token,
+        account_id=integration.merge_account_id,
+    )
 
 
 class IntegrationEvent(models.Model):

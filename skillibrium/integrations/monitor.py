@@ -5,13 +5,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from skillibrium.core.models import record
 from skillibrium.merge_client import MergeClient, Misconfigured, RateLimited, Transient
 
 from . import health
-from .choices import Category, Cause, Health, IncidentKind
-from .delegation import complete_delegations
-from .models import Integration, PlatformIncident
+from .choices import Category, Cause, Health, IncidentKind, Trigger
+from .models import Integration, PlatformIncident, client_for
+from .relink import mark_relinked, request_sync
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +26,6 @@ class PollResult:
 
 def poll_linked_accounts() -> PollResult:
     """Merge lists the accounts that need relinking; absence from a list is never taken as evidence."""
-    from skillibrium.sync.models import Trigger
-    from skillibrium.sync.tasks import sync_linked_account
-
     result = PollResult()
     if PlatformIncident.api_key_rejected() and not _api_key_works_again():
         result.api_key_rejected = True
@@ -61,21 +57,13 @@ def poll_linked_accounts() -> PollResult:
             if account_id in needing and not Health(integration.health).needs_action:
                 result.to_sync.append(integration.pk)  # the sync names the cause from Merge's issues
         for integration in recovered:
-            integration.set_health(Health.SYNCING)
-            complete_delegations(integration)
-            record(
-                organization_id=integration.organization_id,
-                action="integration.relinked_elsewhere",
-                target=str(integration),
-            )
-            result.relinked_elsewhere.append(integration.pk)
+            if mark_relinked(integration=integration, detected_by="poll"):
+                result.relinked_elsewhere.append(integration.pk)
     if health.close_platform_incident():
         outage = Integration.objects.filter(health=Health.DEGRADED, cause=Cause.MERGE_OUTAGE)
         result.to_sync += list(outage.values_list("pk", flat=True))
-    for pk in result.to_sync:
-        sync_linked_account.enqueue(pk, Trigger.SCHEDULE)
-    for pk in result.relinked_elsewhere:
-        sync_linked_account.enqueue(pk, Trigger.RELINK)
+    for integration in Integration.objects.filter(pk__in=result.to_sync):
+        request_sync(integration, Trigger.SCHEDULE)
     return result
 
 
@@ -106,9 +94,5 @@ def _recovered(client: MergeClient, broken: list[Integration], needing: set[str]
 
 def is_complete_at_merge(integration: Integration) -> bool:
     """Merge's own word that the linked account works now (not a late or replayed webhook's)."""
-    with MergeClient(
-        category=integration.category,
-        account_token=integration.account_token,
-        account_id=integration.merge_account_id,
-    ) as own:
+    with client_for(integration) as own:
         return own.account_details().status == "COMPLETE"

@@ -15,10 +15,11 @@ from skillibrium.accounts.models import Membership
 from skillibrium.core.access import admin_view
 from skillibrium.merge_client import MergeError
 
-from . import services, support
+from . import relink, support
 from .causes import explain
-from .choices import Category
+from .choices import Category, Trigger
 from .models import Integration
+from .relink import request_sync
 
 SECTIONS = {"hris": "HRIS Settings", "company": "Company Integrations"}
 CONFIRMATIONS = {
@@ -90,7 +91,7 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
 def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     integration = _integration(membership, pk)
     try:
-        token = services.start_link(
+        token = relink.start_link(
             organization=membership.organization,
             category=integration.category,
             email=membership.user.email,
@@ -113,7 +114,7 @@ def relink_complete(
         messages.error(request, "Merge Link did not return a token; nothing was changed. Please try again.")
         return back
     try:
-        outcome = services.complete_relink(
+        outcome = relink.complete_relink(
             integration=integration, public_token=public_token, membership=membership
         )
     except MergeError as error:
@@ -132,13 +133,10 @@ def relink_complete(
 @require_POST
 @admin_view
 def sync_now(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    from skillibrium.sync.models import Trigger
-    from skillibrium.sync.tasks import sync_linked_account
-
     integration = _integration(membership, pk)
     if not integration.can_sync:
         messages.error(request, f"Sync is not possible while the integration is {integration.status_label}.")
     else:
-        sync_linked_account.enqueue(integration.pk, Trigger.ADMIN)
+        request_sync(integration, Trigger.ADMIN)
         messages.success(request, "A sync has been started. Its result appears under Recent syncs.")
     return redirect(_edit_url(pk, request.POST.get("section", "")))

@@ -13,12 +13,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from skillibrium.core.models import record
 from skillibrium.merge_client import MergeError
 
-from .choices import Cause, Health
+from .choices import Cause, Health, Trigger
 from .models import Integration, WebhookDelivery
 from .monitor import is_complete_at_merge
+from .relink import mark_relinked, request_sync
 
 logger = logging.getLogger(__name__)
 
@@ -71,24 +71,11 @@ def _works_at_merge(integration: Integration) -> bool:
 
 def handle_event(integration: Integration, event: str) -> None:
     from skillibrium.notifications.services import notify_health_change
-    from skillibrium.sync.models import Trigger
-    from skillibrium.sync.tasks import sync_linked_account
 
     if event == "LinkedAccount.linked" and Health(integration.health).needs_action:
         if _works_at_merge(integration):
-            # Relinked outside Skillibrium (a delegated magic link): catch up as after any relink.
-            from .delegation import complete_delegations
-
-            integration.set_health(Health.SYNCING)
-            complete_delegations(integration)
-            record(
-                organization_id=integration.organization_id,
-                action="integration.relinked_elsewhere",
-                target=str(integration),
-                detected_by="webhook",
-                account=integration.merge_account_id,
-            )
-            sync_linked_account.enqueue(integration.pk, Trigger.RELINK)
+            # Relinked outside Skillibrium (a delegated magic link), or the admin's relink reported first.
+            mark_relinked(integration=integration, detected_by="webhook")
     elif event == "LinkedAccount.deleted" and integration.cause != Cause.DISCONNECTED_BY_ADMIN:
         # After an admin's Disconnect, Merge's deleted event is its echo: nothing to tell anyone.
         if integration.set_health(
@@ -97,5 +84,5 @@ def handle_event(integration: Integration, event: str) -> None:
             notify_health_change(integration)
     elif (event in SYNC_EVENTS or event.endswith(MODEL_EVENTS)) and not integration.is_paused:
         # Every signal leads to the same place: a sync that checks the account first and fetches what changed.
-        sync_linked_account.enqueue(integration.pk, Trigger.WEBHOOK)
+        request_sync(integration, Trigger.WEBHOOK)
     logger.info("webhook %s for integration %s", event, integration.pk)

@@ -5,7 +5,7 @@ import datetime as dt
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -21,9 +21,6 @@ from skillibrium.integrations.models import Integration
 from . import logins, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from .plan import Candidate, Plan, plan_provisioning, trips_safeguard
-
-if TYPE_CHECKING:
-    from skillibrium.sync.models import SyncRun
 
 CHUNK = 2000
 
@@ -76,19 +73,28 @@ def leavers_waiting(integration: Integration) -> int:
 
 def _healthy(organization: Organization) -> QuerySet[Person]:
     """The organization's people, but for those whose source is not healthy: nothing of theirs applies."""
-    unhealthy = Integration.objects.for_org(organization).exclude(health__in=[Health.HEALTHY, Health.SYNCING])
+    unhealthy = Integration.objects.for_org(organization).exclude(
+        health__in=[Health.HEALTHY, Health.CATCHING_UP]
+    )
     categories = list(unhealthy.values_list("category", flat=True))
     return Person.objects.for_org(organization).exclude(source_category__in=categories)
 
 
+def reviews_after_break(organization_id: int) -> bool:
+    """Whether the organization holds every change that follows a break for an admin's review."""
+    return ProvisioningPolicy.objects.filter(
+        organization_id=organization_id, review_after_reconnection=True
+    ).exists()
+
+
 def _of_run(
-    people: QuerySet[Person], run: "SyncRun", today: dt.date, *, streamed: bool, invite_days: int
+    people: QuerySet[Person], run_id: int, today: dt.date, *, streamed: bool, invite_days: int
 ) -> tuple[array[int], array[int]]:
     """Whom a run looks at: the people it touched, those whose termination date has come, pre-hires whose
     invitation is due (their record need not change on that day) and those held (ids, ascending); and which
     of them could leave. Read once, each part by its own index or scan: a chunk then costs an index lookup,
     not this filter over the whole organization."""
-    touched = people.filter(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run.pk)))
+    touched = people.filter(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run_id)))
     if streamed:
         # Its batches were planned as they were written, all but deactivations: only those who could leave
         # are planned again, together, so that the safeguard counts every deactivation of the run at once.
@@ -151,7 +157,7 @@ class Streaming:
             plan = plan_provisioning(candidates, today=today, policy=self.policy, active_admins=0)
             plan.deactivate, plan.kept_last_admin = [], []
             _note(self.changes, plan, owners=set())
-            _apply_or_skip(self.organization, self.policy, plan, self.changes, None, False, False)
+            _apply_or_skip(self.organization, self.policy, plan, self.changes, run_id=None)
         self.statistics.wrote(self.changes.created)
 
     def users_for_new_people(self, people: list[Mapping[str, Any]]) -> dict[int, int | None]:
@@ -195,21 +201,23 @@ def _new_candidate(person: Mapping[str, Any]) -> Candidate:
 def provision_organization(
     *,
     organization_id: int,
-    run: "SyncRun | None" = None,
+    run_id: int | None = None,
+    hold_for_review: bool = False,
     dry_run: bool = False,
     streamed: Changes | None = None,
     everyone: bool = False,
 ) -> Changes:
-    """`run`: the sync run this provisions for (None: an organization-wide pass); `everyone`: consider the
-    whole organization, not only the run's people; `streamed`: what Streaming already applied for the run's
-    people, whose plans are completed here."""
+    """`run_id`: the sync run this provisions for (None: an organization-wide pass); `hold_for_review`: hold
+    every change for an admin (the organization reviews what follows a break); `everyone`: consider the whole
+    organization, not only the run's people; `streamed`: what Streaming already applied for the run's people,
+    whose plans are completed here."""
     organization = Organization.objects.get(pk=organization_id)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
     today = org_today(organization)
     people, ids, leaving_ids = _healthy(organization), None, None
-    if run is not None and not everyone:
+    if run_id is not None and not everyone:
         ids, leaving_ids = _of_run(
-            people, run, today, streamed=streamed is not None, invite_days=policy.invite_days_before_start
+            people, run_id, today, streamed=streamed is not None, invite_days=policy.invite_days_before_start
         )
     members = Membership.objects.filter(organization=organization, user__is_active=True)
     admins = members.filter(role=Role.ADMIN).count()
@@ -227,7 +235,6 @@ def provision_organization(
         percent=policy.mass_deactivation_percent,
         minimum_users=policy.mass_deactivation_minimum_users,
     )
-    hold_everything = bool(run and run.trigger == "relink" and policy.review_after_reconnection)
     owners = {
         pk for pk in Integration.objects.for_org(organization).values_list("linked_by_id", flat=True) if pk
     }
@@ -238,9 +245,17 @@ def provision_organization(
         admins = plan.admins_left
         _note(changes, plan, owners)
         if dry_run:
-            _count_preview(changes, plan, hold_deactivations, hold_everything)
+            _count_preview(changes, plan, hold_deactivations, hold_for_review)
             continue
-        _apply_or_skip(organization, policy, plan, changes, run, hold_deactivations, hold_everything)
+        _apply_or_skip(
+            organization,
+            policy,
+            plan,
+            changes,
+            run_id=run_id,
+            hold_deactivations=hold_deactivations,
+            hold_everything=hold_for_review,
+        )
         statistics.wrote(changes.created - created_before)
     if not dry_run:
         changes.released = _release_held(organization, today, policy)
@@ -285,14 +300,15 @@ def _apply_or_skip(
     policy: ProvisioningPolicy,
     plan: Plan,
     changes: Changes,
-    run: "SyncRun | None",
-    hold_deactivations: bool,
-    hold_everything: bool,
+    *,
+    run_id: int | None,
+    hold_deactivations: bool = False,
+    hold_everything: bool = False,
 ) -> None:
     """Applies the plan in one transaction; should the database refuse it (a user written meanwhile by
     someone else, say), each change on its own, so that one record that cannot be applied is skipped and
     reported while the rest of the organization is provisioned."""
-    args = (organization, policy, run, hold_deactivations, hold_everything)
+    args = (organization, policy, run_id, hold_deactivations, hold_everything)
     try:
         with transaction.atomic():
             applied = _apply(plan, *args)
@@ -313,7 +329,7 @@ def _apply(
     plan: Plan,
     organization: Organization,
     policy: ProvisioningPolicy,
-    run: "SyncRun | None",
+    run_id: int | None,
     hold_deactivations: bool,
     hold_everything: bool,
 ) -> Changes:
@@ -321,7 +337,7 @@ def _apply(
     held = _held(plan, hold_deactivations, hold_everything)
     writes.link_users(plan.link)
     today = org_today(organization)
-    changes.held += writes.hold(organization, held, run=run, today=today, previous=plan.reconsidered)
+    changes.held += writes.hold(organization, held, run_id=run_id, today=today, previous=plan.reconsidered)
     # Addresses first: one freed by a move (a rename) can go to a new person of the same batch.
     moved, blocked = logins.change_emails(organization, plan.change_email)
     changes.emails_changed += writes.record_email_changes(organization, moved)
@@ -331,7 +347,7 @@ def _apply(
     changes.deactivated += writes.set_active(organization, plan.deactivate, active=False, today=today)
     changes.updated += writes.update_profiles(organization, plan.update)
     writes.record_kept_admins(organization, plan.kept_last_admin)
-    changes.held += _hold_taken(organization, taken, blocked, run=run, today=today)
+    changes.held += _hold_taken(organization, taken, blocked, run_id=run_id, today=today)
     return changes
 
 
@@ -340,7 +356,7 @@ def _hold_taken(
     taken: list[Candidate],
     blocked: list[tuple[Candidate, str]],
     *,
-    run: "SyncRun | None",
+    run_id: int | None,
     today: dt.date,
 ) -> int:
     """New people whose address a user has, and moves onto another's address, wait for an admin: why."""
@@ -352,7 +368,7 @@ def _hold_taken(
     }
     held = [(c, ChangeKind.CREATE, HoldReason.EMAIL_TAKEN) for c in taken]
     held += [(c, ChangeKind.CHANGE_EMAIL, HoldReason.EMAIL_TAKEN) for c, _ in blocked]
-    return writes.hold(organization, held, run=run, today=today, why=why)
+    return writes.hold(organization, held, run_id=run_id, today=today, why=why)
 
 
 def _held(

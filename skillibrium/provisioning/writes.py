@@ -4,7 +4,7 @@ import base64
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
@@ -19,9 +19,6 @@ from skillibrium.directory.models import Person
 
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus
 from .plan import Candidate, Rejections
-
-if TYPE_CHECKING:
-    from skillibrium.sync.models import SyncRun
 
 
 def candidates(people: list[Person]) -> list[Candidate]:
@@ -318,7 +315,7 @@ def hold(
     organization: Organization,
     changes: list[tuple[Candidate, ChangeKind, HoldReason]],
     *,
-    run: "SyncRun | None",
+    run_id: int | None,
     today: dt.date,
     previous: Mapping[int, int] | None = None,
     why: Mapping[int, str] | None = None,
@@ -346,7 +343,7 @@ def hold(
                 person_id=c.person_id,
                 kind=kind,
                 reason=reason,
-                run=run,
+                run_id=run_id,
                 evidence=((why or {}).get(c.person_id) or c.leaving_evidence(today))[:255],
                 evidence_key=_key(c, kind),
                 previous_id=(previous or {}).get(c.person_id) if kind == ChangeKind.DEACTIVATE else None,

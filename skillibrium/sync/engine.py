@@ -2,12 +2,13 @@
 
 import datetime as dt
 import logging
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -16,14 +17,15 @@ from skillibrium.core.models import recording_run
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import health
 from skillibrium.integrations.causes import classify
-from skillibrium.integrations.choices import Category, Cause, Health
-from skillibrium.integrations.models import Integration, PlatformIncident
+from skillibrium.integrations.choices import Category, Cause, Health, Trigger
+from skillibrium.integrations.models import Integration, PlatformIncident, client_for
+from skillibrium.integrations.relink import request_sync
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
-from skillibrium.provisioning.apply import Changes, Streaming, provision_organization
+from skillibrium.provisioning.apply import Changes, Streaming, provision_organization, reviews_after_break
 
 from . import mapping
 from .employments import apply_employment_changes, newest_stamp
-from .models import RunStatus, SyncRun, Trigger
+from .models import RunStatus, SyncRun
 from .prefetch import Prefetched
 from .resolve import Groups, group_names, refresh_groups, resolve_references
 from .upsert import upsert_page
@@ -53,22 +55,22 @@ def sync_integration(
     if held and integration.can_sync:
         integration.defer_sync(trigger)
     if held or not integration.can_sync:
+        integration.forget_queued_sync()
         if trigger not in (Trigger.ADMIN, Trigger.CLI):
             return None
         run = SyncRun.objects.create(integration=integration, trigger=trigger)
         why = KEY_REJECTED if held else f"the integration is {integration.status_label}"
         return run.finish(RunStatus.PAUSED, error=f"Not synced: {why}.")
-    if not integration.take_sync_lease(settings.SYNC_LEASE_SECONDS, trigger=trigger):
+    taken = integration.take_sync_lease(settings.SYNC_LEASE_SECONDS, trigger=trigger)
+    if taken is None:
         return None
     _close_interrupted_runs(integration)
     try:
-        run = _run(integration, trigger, progress)
+        run = _run(integration, Trigger(taken), progress)
     finally:
         asked_again = integration.release_sync_lease()
-    if asked_again:
-        from .tasks import sync_linked_account
-
-        sync_linked_account.enqueue(integration.pk, asked_again)
+        if asked_again:
+            request_sync(integration, Trigger(asked_again))
     return run
 
 
@@ -86,23 +88,36 @@ def _close_interrupted_runs(integration: Integration) -> None:
 
 
 def _run(integration: Integration, trigger: Trigger, progress: Progress | None = None) -> SyncRun:
+    """A run that crashes records its own error and traceback, so that nobody has to guess what stopped it."""
     run = SyncRun.objects.create(
         integration=integration, trigger=trigger, modified_after=integration.sync_watermark
     )
-    with recording_run(run.pk):
-        return _sync(integration, run, trigger, progress)
+    try:
+        with recording_run(run.pk):
+            return _sync(integration, run, progress)
+    except Exception as error:
+        _record_crash(integration, run, error)
+        raise
 
 
-def _sync(integration: Integration, run: SyncRun, trigger: Trigger, progress: Progress | None) -> SyncRun:
-    with MergeClient(
-        category=integration.category,
-        account_token=integration.account_token,
-        account_id=integration.merge_account_id,
-    ) as client:
+def _record_crash(integration: Integration, run: SyncRun, error: Exception) -> None:
+    try:
+        run.traceback = traceback.format_exc()
+        run.finish(RunStatus.FAILED, error=f"Stopped by an error: {type(error).__name__}: {error}"[:2000])
+        # What it provisioned may be partial: the next run considers everyone.
+        Integration.objects.filter(pk=integration.pk).update(provisioning_pending=True)
+    except DatabaseError:
+        # The database is what failed: the next run finds this one still running and closes it.
+        logger.exception("sync run %s of integration %s could not record its error", run.pk, integration.pk)
+
+
+def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> SyncRun:
+    hold_for_review = bool(integration.break_noted_at) and reviews_after_break(integration.organization_id)
+    with client_for(integration) as client:
         try:
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
-            streaming = _streaming(integration, trigger, reported)
+            streaming = _streaming(integration, reported, hold_for_review=hold_for_review)
             newest = _fetch(client, integration, run, progress=progress, provision=streaming)
             if run.created or run.updated:
                 resolve_references(integration)
@@ -122,23 +137,41 @@ def _sync(integration: Integration, run: SyncRun, trigger: Trigger, progress: Pr
         integration.rekey_from_account = ""
         integration.save(update_fields=["rekey_from_account"])
     full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling))
-    _provision(integration, run, full_pass=full_pass, streamed=streaming.changes if streaming else None)
+    _provision(
+        integration,
+        run,
+        full_pass=full_pass,
+        hold_for_review=hold_for_review,
+        streamed=streaming.changes if streaming else None,
+    )
+    integration.break_considered()
     return run.finish(RunStatus.SUCCEEDED)
 
 
-def _streaming(integration: Integration, trigger: Trigger, reported: object) -> Streaming | None:
+def _streaming(integration: Integration, reported: object, *, hold_for_review: bool) -> Streaming | None:
     """Provision people as their pages arrive, unless this run must look at everyone (the connection was
-    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), or it is the
-    catch-up after a relink (the organization may want to review it first)."""
-    if reported is not None or integration.provisioning_pending or trigger == Trigger.RELINK:
+    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), or the
+    organization lived through a break and reviews what follows it (everything is held at the end)."""
+    if reported is not None or integration.provisioning_pending or hold_for_review:
         return None
     return Streaming.start(integration.organization_id)
 
 
-def _provision(integration: Integration, run: SyncRun, *, full_pass: bool, streamed: Changes | None) -> None:
+def _provision(
+    integration: Integration,
+    run: SyncRun,
+    *,
+    full_pass: bool,
+    hold_for_review: bool,
+    streamed: Changes | None,
+) -> None:
     """After an outage, everyone is considered, so that evidence that arrived meanwhile applies once."""
     changes = provision_organization(
-        organization_id=integration.organization_id, run=run, everyone=full_pass, streamed=streamed
+        organization_id=integration.organization_id,
+        run_id=run.pk,
+        everyone=full_pass,
+        hold_for_review=hold_for_review,
+        streamed=streamed,
     )
     run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
     for email, error in changes.failed:
@@ -347,18 +380,15 @@ def preview_sync(*, integration_id: int) -> Preview:
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(integration=integration, trigger=Trigger.ADMIN)
-            with MergeClient(
-                category=integration.category,
-                account_token=integration.account_token,
-                account_id=integration.merge_account_id,
-            ) as client:
+            with client_for(integration) as client:
                 _check_connection(client, integration)
                 _fetch(client, integration, run, extend_lease=False)
                 if run.created or run.updated:
                     resolve_references(integration)
                 run.requests = client.requests
+            hold = bool(integration.break_noted_at) and reviews_after_break(integration.organization_id)
             changes = provision_organization(
-                organization_id=integration.organization_id, run=run, dry_run=True
+                organization_id=integration.organization_id, run_id=run.pk, hold_for_review=hold, dry_run=True
             )
             result = Preview(run=run, changes=changes)
             raise _Rollback

@@ -3,14 +3,7 @@ from typing import Any, Self
 from django.db import models
 from django.utils import timezone
 
-
-class Trigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    ADMIN = "admin", "Sync now"
-    RELINK = "relink", "Catch-up after relink"
-    WEBHOOK = "webhook", "Merge webhook"
-    SETUP = "setup", "First sync"
-    CLI = "cli", "Command line"
+from skillibrium.integrations.choices import Trigger
 
 
 class RunStatus(models.TextChoices):
@@ -42,6 +35,8 @@ class SyncRun(models.Model):
     record_errors = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    # A run stopped by an unexpected error records where, for support: never the next run's guess.
+    traceback = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -9,10 +9,11 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
+from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration, PlatformIncident
+from skillibrium.integrations.relink import request_sync
 
 from .engine import sync_integration
-from .models import Trigger
 
 
 @task
@@ -32,10 +33,10 @@ def queue_due_syncs() -> int:
     While Merge rejects our API key nothing is queued: the fleet poll resumes them when the key works."""
     if PlatformIncident.api_key_rejected():
         return 0
-    due = list(Integration.objects.due_for_sync().values_list("pk", "sync_requested"))
-    for integration_id, requested in due:
+    due = list(Integration.objects.due_for_sync())
+    for integration in due:
         jitter = random.uniform(0, settings.SYNC_INTERVAL_SECONDS * 0.1)  # noqa: S311 - not security relevant
         next_at = timezone.now() + dt.timedelta(seconds=settings.SYNC_INTERVAL_SECONDS + jitter)
-        Integration.objects.filter(pk=integration_id).update(next_sync_at=next_at)
-        sync_linked_account.enqueue(integration_id, requested or Trigger.SCHEDULE)
+        Integration.objects.filter(pk=integration.pk).update(next_sync_at=next_at)
+        request_sync(integration, Trigger(integration.sync_requested or Trigger.SCHEDULE))
     return len(due)

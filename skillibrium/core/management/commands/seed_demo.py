@@ -3,8 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from skillibrium.core.demo_data import seed_demo
+from skillibrium.integrations.choices import Trigger
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import Trigger
 
 
 class Command(BaseCommand):

@@ -5,10 +5,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeError
 from skillibrium.sync.engine import preview_sync, sync_integration
-from skillibrium.sync.models import SyncRun, Trigger
+from skillibrium.sync.models import SyncRun
 
 
 class Command(BaseCommand):

@@ -1,0 +1,186 @@
+"""Connecting and relinking, and the one way a sync is asked for.
+
+A relink is reported three ways (the admin's Merge Link, Merge's LinkedAccount.linked webhook, the fleet poll
+seeing the account complete again) and often by two of them at once: `mark_relinked` is the one transition
+they all go through. `request_sync` is how every view, webhook, poller, command and run queues a sync.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from skillibrium.accounts.models import Membership, Organization
+from skillibrium.core.models import record
+from skillibrium.merge_client import MergeClient
+
+from .choices import Health, Trigger
+from .delegation import complete_delegations
+from .models import Integration, PlatformIncident
+
+# A queued sync that has not started after this long is taken as lost (its task never ran): the next request
+# queues another. At worst one extra run, which finds nothing new.
+QUEUED_SYNC_EXPIRES = dt.timedelta(minutes=15)
+
+type QueueSync = Callable[[int, str], object]
+_queue_sync: list[QueueSync] = []
+
+
+def queue_syncs_with(queue: QueueSync) -> None:
+    """The sync app hands over how to queue its task when it starts: this module sits below the engine, which
+    asks for syncs through it, so it must not import the engine's task."""
+    _queue_sync[:] = [queue]
+
+
+def request_sync(integration: Integration, trigger: Trigger) -> bool:
+    """Ask for a sync; returns whether a new one was queued. A run in progress goes round once more instead,
+    and a sync already queued (and not yet started) takes this request along: a burst of webhooks for one
+    linked account is one sync. Each step is one conditional UPDATE, so concurrent requests queue one task."""
+    if PlatformIncident.api_key_rejected():
+        integration.defer_sync(trigger)  # due once Merge accepts our key again
+        return False
+    now = timezone.now()
+    rows = Integration.objects.filter(pk=integration.pk)
+    # A relink's catch-up keeps its name over routine triggers, so that the admin sees it.
+    requested = models.Case(
+        models.When(sync_requested=Trigger.RELINK, then=models.Value(Trigger.RELINK)),
+        default=models.Value(trigger),
+    )
+    if rows.filter(sync_lease_until__gte=now).update(sync_requested=requested):
+        return False
+    not_queued = models.Q(sync_queued_at__isnull=True) | models.Q(
+        sync_queued_at__lt=now - QUEUED_SYNC_EXPIRES
+    )
+    if rows.filter(not_queued).update(sync_queued=trigger, sync_queued_at=now):
+        if not _queue_sync:
+            raise RuntimeError("No sync task to queue: the sync app is not installed.")
+        # In the marker's transaction: with the database task backend both are committed, or neither.
+        _queue_sync[0](integration.pk, trigger)
+        return True
+    if trigger == Trigger.RELINK:
+        rows.update(sync_queued=Trigger.RELINK)
+    return False
+
+
+def mark_relinked(
+    *,
+    integration: Integration,
+    detected_by: str,
+    actor_id: int | None = None,
+    another_account: bool = False,
+    **detail: object,
+) -> bool:
+    """The account works again after a break: catch up. Returns whether this call made the transition.
+    Under the row's lock, so that when the admin's relink, Merge's webhook and the fleet poll report the same
+    relink, only the first moves it: one catch-up, one "syncing again" email, never Healthy flipped back.
+    An admin's relink is always audited; a relink found by the webhook or the poll when it moves the state."""
+    with transaction.atomic():
+        current = Integration.objects.select_for_update().get(pk=integration.pk)
+        moved = another_account or _awaits_relink(current)
+        if moved or actor_id is not None:
+            record(
+                organization_id=current.organization_id,
+                actor_id=actor_id,
+                action="integration.relinked" if actor_id is not None else "integration.relinked_elsewhere",
+                target=str(current),
+                detected_by=detected_by,
+                account=current.merge_account_id,
+                **detail,
+            )
+        if moved:
+            # The organization lived through a break: its next provisioning pass considers everyone, and
+            # holds every change for review where it asks for that, whichever run gets there first.
+            current.note_break()
+            current.next_sync_at = timezone.now()
+            current.save(update_fields=["next_sync_at"])
+            current.set_health(Health.CATCHING_UP)
+            complete_delegations(current)
+            request_sync(current, Trigger.RELINK)
+    integration.refresh_from_db()
+    return moved
+
+
+def _awaits_relink(integration: Integration) -> bool:
+    """A relink moves an integration that is broken or unwell; one catching up already has been moved, and a
+    healthy one has either caught up already (the webhook's catch-up finished before the admin's relink came
+    back) or was never broken."""
+    return Health(integration.health) not in (Health.CATCHING_UP, Health.HEALTHY)
+
+
+def start_link(
+    *, organization: Organization, category: str, email: str, integration: str | None = None
+) -> str:
+    """A link token for the organization's origin id: Merge relinks its existing account in that category."""
+    with MergeClient(category=category) as client:
+        return client.create_link_token(
+            origin_id=organization.merge_origin_id,
+            organization_name=organization.name,
+            email=email,
+            integration=integration,
+        )
+
+
+@dataclass(frozen=True)
+class RelinkOutcome:
+    integration: Integration
+    same_account: bool
+
+
+def complete_relink(*, integration: Integration, public_token: str, membership: Membership) -> RelinkOutcome:
+    with MergeClient(category=integration.category) as client:
+        linked = client.exchange_public_token(public_token)
+    same_account = linked.account_id == integration.merge_account_id
+    with transaction.atomic():
+        previous_account = integration.merge_account_id
+        integration.merge_account_id = linked.account_id
+        integration.account_token = linked.account_token
+        integration.linked_at = timezone.now()
+        integration.linked_by = membership.user
+        changed = ["merge_account_id", "account_token", "linked_at", "linked_by"]
+        if not same_account:
+            # Another linked account: the next run reads everything and moves each record to its new id.
+            integration.rekey_from_account = previous_account
+            integration.sync_watermark = None
+            changed += ["rekey_from_account", "sync_watermark"]
+        # Only what the relink changed: a full save would write back the sync lease, health and watermark
+        # as they were when this request loaded them, over a sync that ran meanwhile.
+        integration.save(update_fields=changed)
+        mark_relinked(
+            integration=integration,
+            detected_by="admin",
+            actor_id=membership.user_id,
+            another_account=not same_account,
+            same_account=same_account,
+            previous_account=previous_account,
+        )
+    return RelinkOutcome(integration, same_account)
+
+
+def connect(
+    *, organization: Organization, category: str, public_token: str, membership: Membership | None
+) -> Integration:
+    with MergeClient(category=category) as client:
+        linked = client.exchange_public_token(public_token)
+    integration, _ = Integration.objects.update_or_create(
+        organization=organization,
+        category=category,
+        defaults={
+            "provider_slug": linked.provider_slug,
+            "provider_name": linked.provider_name,
+            "provider_logo_url": linked.provider_logo_url,
+            "merge_account_id": linked.account_id,
+            "account_token": linked.account_token,
+            "linked_by": membership.user if membership else None,
+            "linked_at": timezone.now(),
+            "health": Health.HEALTHY,
+        },
+    )
+    record(
+        organization_id=organization.pk,
+        actor_id=membership.user_id if membership else None,
+        action="integration.connected",
+        target=str(integration),
+    )
+    return integration

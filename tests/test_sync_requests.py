@@ -1,0 +1,215 @@
+"""How syncs are asked for and how runs end: coalesced requests, one catch-up per relink, crashes recorded."""
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from django.conf import settings as django_settings
+from django.core import mail
+from django.test import Client
+from django_tasks_db.models import DBTaskResult
+
+from skillibrium.integrations import relink as relinking
+from skillibrium.integrations.choices import Health, Trigger
+from skillibrium.integrations.models import Integration
+from skillibrium.sync import engine
+from skillibrium.sync.engine import sync_integration
+from skillibrium.sync.models import RunStatus, SyncRun
+from skillibrium.sync.tasks import sync_linked_account
+
+from .factories import make_org
+from .sandboxed import Sandbox, link
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox(merge: str) -> Sandbox:
+    return Sandbox(merge)
+
+
+def linked(sandbox: Sandbox, size: int = 10) -> tuple[Integration, object, dict[str, str]]:
+    tenant = sandbox.tenant(size=size)
+    integration, admin = link(sandbox, make_org(), tenant)
+    run = sync_integration(integration_id=integration.pk, trigger=Trigger.SETUP)
+    assert run is not None and run.status == RunStatus.SUCCEEDED
+    integration.refresh_from_db()
+    mail.outbox.clear()
+    return integration, admin, tenant
+
+
+def queued(integration: Integration) -> list[DBTaskResult]:
+    """The syncs of this integration waiting in the task queue."""
+    return [
+        task
+        for task in DBTaskResult.objects.ready().filter(task_path__endswith="sync_linked_account")
+        if task.args_kwargs["args"][0] == integration.pk
+    ]
+
+
+def work_off(integration: Integration, committed: Callable[..., Any]) -> list[SyncRun]:
+    """What a worker does with the queued syncs (and any they queue), in this process."""
+    runs = []
+    while tasks := queued(integration):
+        for task in tasks:
+            DBTaskResult.objects.filter(pk=task.pk).update(status="SUCCESSFUL")
+            with committed(execute=True):
+                run_id = sync_linked_account.call(*task.args_kwargs["args"])
+            runs += list(SyncRun.objects.filter(pk=run_id))
+    return runs
+
+
+def signed(event: str, account_id: str, record_id: str) -> tuple[bytes, str]:
+    body = {"hook": {"event": event}, "linked_account": {"id": account_id}, "data": {"id": record_id}}
+    raw = orjson.dumps(body)
+    digest = hmac.new(django_settings.MERGE_WEBHOOK_KEY.encode(), raw, hashlib.sha256).digest()
+    return raw, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def deliver(client: Client, event: str, account_id: str, record_id: str = "") -> None:
+    raw, signature = signed(event, account_id, record_id or account_id)
+    answer = client.post(
+        "/webhooks/merge/", raw, content_type="application/json", HTTP_X_MERGE_WEBHOOK_SIGNATURE=signature
+    )
+    assert answer.status_code == 200, answer.content
+
+
+def test_item_10_a_burst_of_webhooks_queues_one_sync(
+    sandbox: Sandbox, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Issue item 10: 50 per-record events for one linked account queue at most one pending sync, and the
+    burst costs one run's Merge requests, not fifty."""
+    integration, _, tenant = linked(sandbox)
+    for n in range(3):
+        sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name=f"New{n}", last_name="Hire")
+    sandbox.merge_sync()
+    client = Client()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(50):
+            deliver(client, "Employee.changed", integration.merge_account_id, f"employee-{n}")
+
+    assert len(queued(integration)) == 1
+    runs = work_off(integration, django_capture_on_commit_callbacks)
+    assert [run.trigger for run in runs] == [Trigger.WEBHOOK] and runs[0].created == 3
+    assert sum(run.requests for run in runs) <= 8, [run.requests for run in runs]
+    integration.refresh_from_db()
+    assert (integration.sync_queued, integration.sync_queued_at) == ("", None)
+
+
+def test_item_10_requests_during_a_run_make_it_go_round_once_more(
+    sandbox: Sandbox, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Issue item 10: events that arrive while a run holds the lease queue nothing; the run goes round once
+    more, so their changes are not lost."""
+    integration, _, tenant = linked(sandbox)
+    client = Client()
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ada", last_name="Lovelace")
+    sandbox.merge_sync()
+
+    def arrives_meanwhile(run: SyncRun) -> None:
+        for n in range(10):
+            deliver(client, "Employee.added", integration.merge_account_id, f"during-{run.pages}-{n}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sync_integration(
+            integration_id=integration.pk, trigger=Trigger.SCHEDULE, progress=arrives_meanwhile
+        )
+
+    assert first is not None and first.created == 1
+    assert [task.args_kwargs["args"] for task in queued(integration)] == [[integration.pk, Trigger.WEBHOOK]]
+    assert [run.status for run in work_off(integration, django_capture_on_commit_callbacks)] == [
+        RunStatus.SUCCEEDED
+    ]
+
+
+def test_a_crashed_run_records_its_own_error_and_traceback(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run stopped by an unexpected error says what stopped it and where (not the next run's guess that
+    the worker stopped), frees the account, and has the next run consider everyone."""
+    integration, _, tenant = linked(sandbox)
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ada", last_name="Lovelace")
+    sandbox.merge_sync()
+
+    def broken(integration: Integration) -> None:
+        raise ZeroDivisionError("a bug in resolving managers")
+
+    monkeypatch.setattr(engine, "resolve_references", broken)
+    with pytest.raises(ZeroDivisionError):
+        sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE)
+
+    crashed = SyncRun.objects.filter(integration=integration).first()
+    assert crashed is not None and crashed.status == RunStatus.FAILED
+    assert crashed.error == "Stopped by an error: ZeroDivisionError: a bug in resolving managers"
+    assert "in broken" in crashed.traceback and "resolve_references" in crashed.traceback
+    integration.refresh_from_db()
+    assert integration.sync_lease_until is None and integration.provisioning_pending
+    monkeypatch.undo()
+    again = sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE)
+    assert again is not None and again.status == RunStatus.SUCCEEDED
+    crashed.refresh_from_db()
+    assert crashed.error.startswith("Stopped by an error")
+
+
+def test_item_9_relink_after_the_webhook_started_the_catch_up_catches_up_once(
+    sandbox: Sandbox, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Issue item 9: Merge's LinkedAccount.linked webhook starts the catch-up (and it finishes) before the
+    admin's relink comes back: one catch-up, one "syncing again" email, and Healthy stays Healthy."""
+    integration, admin, tenant = linked(sandbox)
+    password = sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
+    sandbox.merge_sync()
+    sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE)
+    integration.refresh_from_db()
+    assert integration.health == Health.RELINK_NEEDED
+    mail.outbox.clear()
+    token = relinking.start_link(organization=integration.organization, category="hris", email=admin.email)
+    public = sandbox.complete_link(token, tenant, password)
+
+    loaded_before = Integration.objects.get(pk=integration.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(Client(), "LinkedAccount.linked", integration.merge_account_id)
+    webhook_runs = work_off(integration, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        relinking.complete_relink(integration=loaded_before, public_token=public, membership=admin.membership)
+    admin_runs = work_off(integration, django_capture_on_commit_callbacks)
+
+    integration.refresh_from_db()
+    assert [run.trigger for run in webhook_runs] == [Trigger.RELINK] and admin_runs == []
+    assert integration.health == Health.HEALTHY
+    assert [m.subject for m in mail.outbox if "syncing again" in m.subject] != []
+    assert len([m for m in mail.outbox if "syncing again" in m.subject]) == 1
+    assert SyncRun.objects.filter(integration=integration, trigger=Trigger.RELINK).count() == 1
+
+
+def test_item_9_the_admin_relink_and_the_webhook_together_queue_one_catch_up(
+    sandbox: Sandbox, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    """Issue item 9: the admin's relink first, Merge's webhook while the catch-up is queued: one catch-up."""
+    integration, admin, tenant = linked(sandbox)
+    password = sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
+    sandbox.merge_sync()
+    sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE)
+    mail.outbox.clear()
+    token = relinking.start_link(organization=integration.organization, category="hris", email=admin.email)
+    public = sandbox.complete_link(token, tenant, password)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        relinking.complete_relink(
+            integration=Integration.objects.get(pk=integration.pk),
+            public_token=public,
+            membership=admin.membership,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(Client(), "LinkedAccount.linked", integration.merge_account_id)
+    assert len(queued(integration)) == 1
+    runs = work_off(integration, django_capture_on_commit_callbacks)
+
+    integration.refresh_from_db()
+    assert [run.trigger for run in runs] == [Trigger.RELINK] and integration.health == Health.HEALTHY
+    assert len([m for m in mail.outbox if "syncing again" in m.subject]) == 1
