@@ -1,15 +1,9 @@
 """How syncs are asked for and how runs end: coalesced requests, one catch-up per relink, crashes recorded."""
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 import pytest
-from django.conf import settings as django_settings
-from django.core import mail
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
@@ -21,7 +15,8 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun
 from skillibrium.sync.tasks import sync_linked_account
 
-from .factories import make_org
+from .factories import make_org, signed
+from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +33,7 @@ def linked(sandbox: Sandbox, size: int = 10) -> tuple[Integration, object, dict[
     run = sync_integration(integration_id=integration.pk, trigger=Trigger.SETUP)
     assert run is not None and run.status == RunStatus.SUCCEEDED
     integration.refresh_from_db()
-    mail.outbox.clear()
+    clear_mail()
     return integration, admin, tenant
 
 
@@ -63,15 +58,9 @@ def work_off(integration: Integration, committed: Callable[..., Any]) -> list[Sy
     return runs
 
 
-def signed(event: str, account_id: str, record_id: str) -> tuple[bytes, str]:
-    body = {"hook": {"event": event}, "linked_account": {"id": account_id}, "data": {"id": record_id}}
-    raw = orjson.dumps(body)
-    digest = hmac.new(django_settings.MERGE_WEBHOOK_KEY.encode(), raw, hashlib.sha256).digest()
-    return raw, base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def deliver(client: Client, event: str, account_id: str, record_id: str = "") -> None:
-    raw, signature = signed(event, account_id, record_id or account_id)
+    body = {"hook": {"event": event}, "linked_account": {"id": account_id}, "data": {"id": record_id}}
+    raw, signature = signed(body)
     answer = client.post(
         "/webhooks/merge/", raw, content_type="application/json", HTTP_X_MERGE_WEBHOOK_SIGNATURE=signature
     )
@@ -167,7 +156,7 @@ def test_item_9_relink_after_the_webhook_started_the_catch_up_catches_up_once(
     sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE)
     integration.refresh_from_db()
     assert integration.health == Health.RELINK_NEEDED
-    mail.outbox.clear()
+    clear_mail()
     token = relinking.start_link(organization=integration.organization, category="hris", email=admin.email)
     public = sandbox.complete_link(token, tenant, password)
 
@@ -182,8 +171,8 @@ def test_item_9_relink_after_the_webhook_started_the_catch_up_catches_up_once(
     integration.refresh_from_db()
     assert [run.trigger for run in webhook_runs] == [Trigger.RELINK] and admin_runs == []
     assert integration.health == Health.HEALTHY
-    assert [m.subject for m in mail.outbox if "syncing again" in m.subject] != []
-    assert len([m for m in mail.outbox if "syncing again" in m.subject]) == 1
+    assert [m.subject for m in sent_mail() if "syncing again" in m.subject] != []
+    assert len([m for m in sent_mail() if "syncing again" in m.subject]) == 1
     assert SyncRun.objects.filter(integration=integration, trigger=Trigger.RELINK).count() == 1
 
 
@@ -195,7 +184,7 @@ def test_item_9_the_admin_relink_and_the_webhook_together_queue_one_catch_up(
     password = sandbox.control("POST", f"tenants/{tenant['id']}/reset-password")["password"]
     sandbox.merge_sync()
     sync_integration(integration_id=integration.pk, trigger=Trigger.SCHEDULE)
-    mail.outbox.clear()
+    clear_mail()
     token = relinking.start_link(organization=integration.organization, category="hris", email=admin.email)
     public = sandbox.complete_link(token, tenant, password)
 
@@ -212,4 +201,4 @@ def test_item_9_the_admin_relink_and_the_webhook_together_queue_one_catch_up(
 
     integration.refresh_from_db()
     assert [run.trigger for run in runs] == [Trigger.RELINK] and integration.health == Health.HEALTHY
-    assert len([m for m in mail.outbox if "syncing again" in m.subject]) == 1
+    assert len([m for m in sent_mail() if "syncing again" in m.subject]) == 1
