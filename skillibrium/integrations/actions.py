@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from skillibrium.accounts.models import Membership
 from skillibrium.core.access import admin_view
@@ -148,7 +148,14 @@ def delegation_action(
 ) -> HttpResponse:
     integration = _integration(membership, pk)
     sent = get_object_or_404(DelegatedRelink, pk=delegation_id, integration=integration)
-    delegation.revoke(sent, membership=membership)
+    revealed = delegation.revoke(sent, membership=membership)
+    # Merge offers no way to end a magic link early: say so when its address had been handed out.
+    still_at_merge = (
+        f" {sent.email} had already opened it, so Merge's own page stays usable until "
+        f"{sent.expires_at:%b %d, %H:%M} UTC: Merge offers no way to end a magic link early."
+        if revealed
+        else ""
+    )
     if request.POST.get("action") == "resend":
         try:
             again = delegation.send_delegated_relink(
@@ -157,20 +164,30 @@ def delegation_action(
         except MergeError as error:
             messages.error(request, f"Merge could not create a new link. {error}")
             return back_to_edit(integration)
-        messages.success(request, f"A new link was sent to {again.email}; the previous one no longer works.")
+        messages.success(
+            request,
+            f"A new link was sent to {again.email}; the previous one no longer works.{still_at_merge}",
+        )
     else:
-        messages.success(request, f"The link sent to {sent.email} no longer works.")
+        messages.success(request, f"The link sent to {sent.email} no longer works.{still_at_merge}")
     return back_to_edit(integration)
 
 
 @login_not_required
+@require_http_methods(["GET", "POST"])
 def delegated_open(request: HttpRequest, token: str) -> HttpResponse:
-    sent = delegation.open_delegation(token)
+    """GET shows who asks and a Continue button; only the recipient's POST counts as opening and moves on to
+    Merge's magic link (link scanners in mail gateways fetch with GET)."""
+    sent = delegation.find_delegation(token)
     if sent is None or not sent.is_live:
         return render(
             request, "integrations/delegated_closed.html", {"delegation": sent}, status=410 if sent else 404
         )
-    return HttpResponseRedirect(sent.magic_link_url)
+    if request.method == "GET":
+        return render(request, "integrations/delegated_open.html", {"delegation": sent})
+    delegation.open_delegation(sent)
+    # Our CSP's form-action 'self' stops a form's redirect to another origin: the page moves on by itself.
+    return render(request, "integrations/delegated_continue.html", {"delegation": sent})
 
 
 @require_POST

@@ -73,29 +73,45 @@ def _email(delegation: DelegatedRelink, *, reminder: bool) -> None:
     )
 
 
-def open_delegation(token: str) -> DelegatedRelink | None:
-    """The link in the email: counts the first opening, refuses when expired or revoked."""
-    delegation = DelegatedRelink.objects.select_related("integration").filter(token=token).first()
+def find_delegation(token: str) -> DelegatedRelink | None:
+    """The link in the email, as it stands now (expired if its time has passed). Looking changes nothing:
+    mail scanners fetch every link they see."""
+    delegation = (
+        DelegatedRelink.objects.select_related("integration__organization", "created_by")
+        .filter(token=token)
+        .first()
+    )
     if delegation is None:
         return None
     expire_stale()
     delegation.refresh_from_db()
-    if delegation.status == DelegationStatus.SENT and delegation.is_live:
-        delegation.status, delegation.opened_at = DelegationStatus.OPENED, timezone.now()
-        delegation.save(update_fields=["status", "opened_at"])
     return delegation
 
 
-def revoke(delegation: DelegatedRelink, *, membership: Membership) -> None:
-    if delegation.status in (DelegationStatus.SENT, DelegationStatus.OPENED):
-        delegation.status = DelegationStatus.REVOKED
-        delegation.save(update_fields=["status"])
-        record(
-            organization_id=delegation.integration.organization_id,
-            actor_id=membership.user_id,
-            action="relink.delegation_revoked",
-            target=delegation.email,
-        )
+def open_delegation(delegation: DelegatedRelink) -> None:
+    """The recipient pressed Continue: the first time counts as opened, and Merge's link is revealed."""
+    if delegation.status == DelegationStatus.SENT and delegation.is_live:
+        delegation.status, delegation.opened_at = DelegationStatus.OPENED, timezone.now()
+        delegation.save(update_fields=["status", "opened_at"])
+
+
+def revoke(delegation: DelegatedRelink, *, membership: Membership) -> bool:
+    """Ends our link and forgets Merge's. Merge documents no way to end a magic link early, so one that was
+    already revealed (opened) works at Merge until it expires. Returns whether it had been revealed."""
+    if delegation.status not in (DelegationStatus.SENT, DelegationStatus.OPENED):
+        return False
+    revealed = delegation.status == DelegationStatus.OPENED
+    delegation.status, delegation.magic_link_url = DelegationStatus.REVOKED, ""
+    delegation.save(update_fields=["status", "magic_link_url"])
+    record(
+        organization_id=delegation.integration.organization_id,
+        actor_id=membership.user_id,
+        action="relink.delegation_revoked",
+        target=delegation.email,
+        merge_link_revealed=revealed,
+        merge_link_expires_at=delegation.expires_at.isoformat(),
+    )
+    return revealed
 
 
 def complete_delegations(integration: Integration) -> int:
