@@ -347,28 +347,8 @@ def _apply(
     changes.deactivated += writes.set_active(organization, plan.deactivate, active=False, today=today)
     changes.updated += writes.update_profiles(organization, plan.update)
     writes.record_kept_admins(organization, plan.kept_last_admin)
-    changes.held += _hold_taken(organization, taken, blocked, run_id=run_id, today=today)
+    changes.held += logins.hold_taken(organization, taken, blocked, run_id=run_id, today=today)
     return changes
-
-
-def _hold_taken(
-    organization: Organization,
-    taken: list[Candidate],
-    blocked: list[tuple[Candidate, str]],
-    *,
-    run_id: int | None,
-    today: dt.date,
-) -> int:
-    """New people whose address a user has, and moves onto another's address, wait for an admin: why."""
-    holders = logins.holders(c.email for c in taken)
-    why = {c.person_id: f"{c.email}: {logins.why_taken(holders.get(c.email), organization)}" for c in taken}
-    why |= {
-        c.person_id: f"The source changed the work email from {c.user_email} to {c.email}: {reason}"
-        for c, reason in blocked
-    }
-    held = [(c, ChangeKind.CREATE, HoldReason.EMAIL_TAKEN) for c in taken]
-    held += [(c, ChangeKind.CHANGE_EMAIL, HoldReason.EMAIL_TAKEN) for c, _ in blocked]
-    return writes.hold(organization, held, run_id=run_id, today=today, why=why)
 
 
 def _held(

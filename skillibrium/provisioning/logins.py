@@ -5,6 +5,7 @@ Checked and written per batch: one query for whoever holds the new addresses, tw
 placeholder, so that swaps and chains within a batch never meet the unique constraint) and two deletes.
 """
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from django.db.models.functions import Lower
 from skillibrium.accounts.models import Organization, User
 from skillibrium.core.bulk import update_rows
 
+from . import writes
+from .models import ChangeKind, HoldReason
 from .plan import Candidate
 
 
@@ -112,6 +115,26 @@ def forget_addresses(old: list[tuple[int | None, str]], *, new: list[str]) -> No
         if (user_id, uid.lower()) in former
     ]
     SocialAccount.objects.filter(pk__in=stale).delete()
+
+
+def hold_taken(
+    organization: Organization,
+    taken: list[Candidate],
+    blocked: list[tuple[Candidate, str]],
+    *,
+    run_id: int | None,
+    today: dt.date,
+) -> int:
+    """New people whose address a user has, and moves onto another's address, wait for an admin: why."""
+    found = holders(c.email for c in taken)
+    why = {c.person_id: f"{c.email}: {why_taken(found.get(c.email), organization)}" for c in taken}
+    why |= {
+        c.person_id: f"The source changed the work email from {c.user_email} to {c.email}: {reason}"
+        for c, reason in blocked
+    }
+    held = [(c, ChangeKind.CREATE, HoldReason.EMAIL_TAKEN) for c in taken]
+    held += [(c, ChangeKind.CHANGE_EMAIL, HoldReason.EMAIL_TAKEN) for c, _ in blocked]
+    return writes.hold(organization, held, run_id=run_id, today=today, why=why)
 
 
 def free_from_deactivated(organization: Organization, email: str) -> bool:
