@@ -147,10 +147,11 @@ def value_sets(route: Route, world: World) -> list[dict[str, Any]]:
     combos = [dict(zip([n for n, _ in route.params], c, strict=True)) for c in itertools.product(*choices)]
     if not any(is_int for _, is_int in route.params):
         return combos
+    # A method the route does not take answers 405 before looking at the id: it says nothing of the id.
     return [
         c
         for c in combos
-        if any(attempt(world.owner, m, route.url(c)).status_code != 404 for m in ("GET", "POST"))
+        if any(attempt(world.owner, m, route.url(c)).status_code not in {404, 405} for m in ("GET", "POST"))
     ]
 
 
