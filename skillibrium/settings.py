@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "skillibrium.sync",
     "skillibrium.provisioning",
     "skillibrium.notifications",
+    "skillibrium.demo",
 ]
 
 MIDDLEWARE = [
@@ -83,7 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "skillibrium.core.context_processors.skillibrium",
+                "skillibrium.shell.context_processors.skillibrium",
             ],
         },
     },

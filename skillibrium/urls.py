@@ -3,9 +3,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from skillibrium.accounts import audit
 from skillibrium.accounts import views as accounts_views
-from skillibrium.core import audit as core_audit
-from skillibrium.core import views as core_views
+from skillibrium.shell import operations
 
 
 @login_not_required
@@ -29,11 +29,11 @@ urlpatterns = [
     path("accounts/email/", accounts_views.not_offered),
     path("accounts/3rdparty/", accounts_views.not_offered),
     path("accounts/", include("allauth.urls")),
-    path("staff/", core_views.operations, name="staff_operations"),
+    path("staff/", operations.operations, name="staff_operations"),
     path("my-org/", include("skillibrium.directory.urls")),
     path("settings/company/provisioning/", include("skillibrium.provisioning.urls")),
-    path("settings/company/audit/", core_audit.audit_log, name="audit_log"),
-    path("settings/company/audit.csv", core_audit.audit_csv, name="audit_csv"),
+    path("settings/company/audit/", audit.audit_log, name="audit_log"),
+    path("settings/company/audit.csv", audit.audit_csv, name="audit_csv"),
     path("settings/", include("skillibrium.accounts.urls")),
     path("", include("skillibrium.integrations.urls")),
 ]

@@ -3,7 +3,7 @@
 Bravo (the victim) has a row in every table that belongs to an organization. Each route is requested with GET
 and POST, its ids filled with Bravo's, as: anonymous, a member of Alpha, an admin of Alpha, and Skillibrium
 staff. No response may show any of Bravo's data, no request may change it, admin-only routes refuse members,
-staff routes refuse customers, and every view of ours declares who may use it (skillibrium/core/access.py).
+staff routes refuse customers, and every view of ours declares who may use it (accounts/access.py).
 Each request runs in a savepoint that is rolled back, so one attempt never disturbs the next.
 """
 
@@ -19,8 +19,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from skillibrium.accounts.access import Access
 from skillibrium.accounts.models import Role, User
-from skillibrium.core.access import Access
 
 from .factories import make_integration, make_org, make_sso, make_user
 from .tenancy import MARK, SECRET_MARK, Victim, make_victim

@@ -10,8 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from skillibrium.accounts.access import admin_view, member_view
 from skillibrium.accounts.models import Membership, SSOConfiguration, SSOProtocol
-from skillibrium.core.access import admin_view, member_view
 from skillibrium.core.models import record
 
 from . import sso

@@ -2,8 +2,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from skillibrium.accounts.access import member_view
 from skillibrium.accounts.models import Membership
-from skillibrium.core.access import member_view
 from skillibrium.directory.models import Person
 
 PAGE_SIZE = 50

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
-from skillibrium.core.access import admin_view
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeError
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
-from skillibrium.core.access import admin_view
 from skillibrium.merge_client import MergeError
 
 from . import relink, support

@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
-from skillibrium.core.access import admin_view
 from skillibrium.core.models import record
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeError

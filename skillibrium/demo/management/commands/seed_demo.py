@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from skillibrium.core.demo_data import seed_demo
+from skillibrium.demo.data import seed_demo
 from skillibrium.integrations.choices import Trigger
 from skillibrium.sync.engine import sync_integration
 

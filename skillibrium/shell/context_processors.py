@@ -1,9 +1,13 @@
+"""What every page's frame shows: the environment, and for admins what needs their attention."""
+
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 
 from skillibrium.accounts.models import Membership
+from skillibrium.integrations.models import Integration, PlatformIncident
+from skillibrium.provisioning.models import HeldChange
 
 
 def skillibrium(request: HttpRequest) -> dict[str, Any]:
@@ -16,9 +20,6 @@ def skillibrium(request: HttpRequest) -> dict[str, Any]:
         membership = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
         context["membership"] = membership
         if membership is not None and membership.is_admin:
-            from skillibrium.integrations.models import Integration, PlatformIncident
-            from skillibrium.provisioning.models import HeldChange
-
             integrations = Integration.objects.for_org(membership.organization)
             context["attention"] = list(integrations.needing_action())
             context["rotation_due"] = [i for i in integrations if i.password_expiry_is_near]

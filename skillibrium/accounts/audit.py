@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from skillibrium.accounts.models import Membership
+from skillibrium.core.models import AuditEntry
 
 from .access import admin_view
-from .models import AuditEntry
 
 
 def _entries(membership: Membership, request: HttpRequest) -> QuerySet[AuditEntry]:
@@ -31,7 +31,7 @@ def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     actions = AuditEntry.objects.filter(organization=membership.organization).values_list("action", flat=True)
     return render(
         request,
-        "core/audit.html",
+        "accounts/audit.html",
         {
             "page": page,
             "actions": sorted(set(actions)),

@@ -4,7 +4,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from skillibrium.core.access import staff_view
+from skillibrium.accounts.access import staff_view
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration, PlatformIncident
 
@@ -45,4 +45,4 @@ def operations(request: HttpRequest) -> HttpResponse:
     # Open platform incidents first, then the last few that ended.
     incidents = PlatformIncident.objects.order_by(F("ended_at").desc(nulls_first=True), "-started_at")[:5]
     context = {"integrations": rows, "counts": counts, "incidents": list(incidents)}
-    return render(request, "core/operations.html", context)
+    return render(request, "shell/operations.html", context)

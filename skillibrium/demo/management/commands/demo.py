@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from skillibrium.core.demo_data import sandbox_url
+from skillibrium.demo.data import sandbox_url
 
 
 class Command(BaseCommand):
