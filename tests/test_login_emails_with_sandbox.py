@@ -111,6 +111,8 @@ def test_item_4_swaps_chains_and_a_recycled_address_never_crash_or_hand_over_an_
     assert newcomer.user_id is not None and newcomer.user_id != leaver.user_id
     assert user_of(newcomer).email == hire["work_email"] and not user_of(leaver).is_active
     assert [u.pk for u in filter_users_by_email(hire["work_email"], is_active=True)] == [newcomer.user_id]
+    released = AuditEntry.objects.get(organization=integration.organization, action="user.email_released")
+    assert (released.target, user_of(leaver).email) == (hire["work_email"], released.detail["after"]["email"])
 
 
 def test_item_4_a_move_onto_another_user_s_address_is_held_with_the_reason(sandbox: Sandbox) -> None:

@@ -145,6 +145,8 @@ def free_from_deactivated(organization: Organization, email: str) -> bool:
         return True
     if holder.active or holder.organization_id != organization.pk:
         return False
-    User.objects.filter(pk=holder.user_id).update(email=f"{email}.released-{holder.user_id}.invalid")
+    released = f"released-{holder.user_id}@address-released.invalid"  # unique, and no mail reaches it
+    User.objects.filter(pk=holder.user_id).update(email=released)
     forget_addresses([(holder.user_id, email)], new=[email])
+    writes.record_address_released(organization, email, released=released)
     return True

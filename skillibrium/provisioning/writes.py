@@ -278,6 +278,14 @@ def record_email_changes(organization: Organization, people: list[Candidate]) ->
     return len(people)
 
 
+def record_address_released(organization: Organization, email: str, *, released: str) -> None:
+    _audit(
+        organization,
+        "user.email_released",
+        [(email, {"before": {"email": email}, "after": {"email": released}})],
+    )
+
+
 def update_profiles(organization: Organization, people: list[Candidate]) -> int:
     update_rows(User, ["first_name", "last_name"], ((c.user_id, c.first_name, c.last_name) for c in people))
     rows = [
