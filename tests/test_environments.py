@@ -2,7 +2,6 @@
 of every email say which one it is."""
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
@@ -10,6 +9,7 @@ from pytest_django.fixtures import Settings
 from skillibrium.accounts.models import Role
 
 from .factories import make_org, make_user
+from .mailbox import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -44,4 +44,4 @@ def test_sign_in_emails_carry_the_environment_in_the_subject(settings: Settings,
 
     Client().post(reverse("account_reset_password"), {"email": user.email})
 
-    assert [m.subject for m in mail.outbox] == [f"{SEEN[environment][3]}Password Reset Email"]
+    assert [m.subject for m in sent_mail()] == [f"{SEEN[environment][3]}Password Reset Email"]

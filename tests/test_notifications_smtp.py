@@ -10,6 +10,8 @@ from email.message import Message
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
@@ -244,3 +246,31 @@ def test_after_scheduler_downtime_only_the_latest_due_reminder_goes_out(inbox: I
     ]
     body = inbox.messages[1].get_payload(decode=True).decode()
     assert "7 days" in body
+
+
+def test_a_password_reset_asked_while_the_mail_server_hangs_is_queued_not_waited_for(
+    inbox: Inbox, settings: Settings
+) -> None:
+    """Issue item 11: allauth's emails go through the same outbox: the request does not wait for a mail server
+    that never answers, and the reset link arrives once the server answers again."""
+    working = settings.MAILERS
+    user = make_user(make_org())
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent.setblocking(False)
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 0.5},
+            }
+        }
+        answer = Client().post(reverse("account_reset_password"), {"email": user.email})
+        with pytest.raises(BlockingIOError):
+            silent.accept()
+    assert answer.status_code == 302
+
+    settings.MAILERS = working
+    deliver_due_emails()
+    assert inbox.subjects == ["[Sandbox] Password Reset Email"]
+    assert "/accounts/password/reset/key/" in inbox.messages[0].get_payload(decode=True).decode()

@@ -74,6 +74,7 @@ def test_every_encrypted_column_is_known_to_rotation() -> None:
     assert columns == {
         "integrations.Integration.account_token",
         "integrations.DelegatedRelink.magic_link_url",
+        "notifications.OutboxEmail.body",
         "accounts.SSOConfiguration.oidc_client_secret",
         "accounts.SSOConfiguration.saml_sp_private_key",
     }

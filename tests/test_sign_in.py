@@ -6,7 +6,6 @@ import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.contrib.sessions.models import Session
-from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -14,6 +13,7 @@ from skillibrium.accounts.models import Role, User
 from skillibrium.core import crypto
 
 from .factories import PASSWORD, make_org, make_sso, make_user
+from .mailbox import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +63,8 @@ def test_password_reset_by_email_sets_a_new_password_and_lifts_the_lockout() -> 
         sign_in(Client(), user.email, "wrong-password")
     client = Client()
     client.post(reverse("account_reset_password"), {"email": user.email})
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+    assert len(sent_mail()) == 1
+    message = sent_mail()[0]
     assert message.to == [user.email]
     assert message.subject.startswith("[Sandbox] ")
     link = re.search(r"http://\S+/accounts/password/reset/key/\S+/", message.body)
@@ -79,7 +79,7 @@ def test_password_reset_by_email_sets_a_new_password_and_lifts_the_lockout() -> 
 def test_password_reset_for_an_unknown_address_sends_nothing() -> None:
     response = Client().post(reverse("account_reset_password"), {"email": "nobody@example.com"})
     assert response.status_code == 302
-    assert mail.outbox == []
+    assert sent_mail() == []
 
 
 def test_deactivated_person_cannot_sign_in_with_a_password() -> None:

@@ -1,6 +1,7 @@
 """How allauth signs people in here: no self sign-up, SSO per organization, deactivated people never."""
 
 import logging
+import uuid
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -10,6 +11,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
+from django.core.mail import EmailMessage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -26,10 +28,35 @@ def refuse(request: HttpRequest, reason: str) -> ImmediateHttpResponse:
     return ImmediateHttpResponse(page)
 
 
+class QueuedMessage(EmailMessage):
+    """An email allauth rendered (a password reset, say): sending it queues it in the outbox like every other
+    email, so that a mail server that hangs never holds the request and one that is down loses nothing."""
+
+    def __init__(self, message: EmailMessage, *, kind: str) -> None:
+        super().__init__(message.subject, message.body, to=message.to)
+        self.kind = kind
+
+    def send(self, fail_silently: bool = False, *, using: str | None = None) -> int:
+        from skillibrium.notifications.outbox import queue_email
+
+        key = f"account/{self.kind}/{uuid.uuid4().hex}"
+        return int(queue_email(key=key, subject=str(self.subject), body=str(self.body), to=self.to))
+
+
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # People join through their organization's directory sync or an admin's invitation.
         return False
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        message = super().render_mail(template_prefix, email, context, headers)
+        return QueuedMessage(message, kind=template_prefix.rsplit("/", 1)[-1])
 
     def format_email_subject(self, subject: str) -> str:
         from skillibrium.notifications.services import subject as environment_subject

@@ -4,6 +4,8 @@ from typing import Self
 from django.db import models
 from django.utils import timezone
 
+from skillibrium.core.crypto import EncryptedTextField
+
 
 class EmailStatus(models.TextChoices):
     PENDING = "pending", "Waiting to be sent"
@@ -25,7 +27,8 @@ class OutboxEmail(models.Model):
     to = models.JSONField(default=list)
     reply_to = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=255)
-    body = models.TextField()
+    # Encrypted at rest (a password-reset link is a credential), and emptied once sent.
+    body = EncryptedTextField()
     status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)

@@ -54,8 +54,8 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> bool:
         except (smtplib.SMTPException, OSError) as error:
             _postpone(email, error, now)
             return False
-        email.status, email.sent_at, email.last_error = EmailStatus.SENT, now, ""
-        email.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        email.status, email.sent_at, email.last_error, email.body = EmailStatus.SENT, now, "", ""
+        email.save(update_fields=["status", "sent_at", "attempts", "last_error", "body"])
     logger.info("sent email %s to %d recipients", email.key, len(email.to))
     return True
 
