@@ -14,11 +14,17 @@ from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.models import Integration, IntegrationEvent
 from skillibrium.merge_client import Transient
 from skillibrium.notifications.services import warn_lasting_degradation
+from skillibrium.provisioning.apply import leavers_waiting
 
 from .factories import make_integration, make_org, make_user, signed_in
 from .mailbox import sent_mail
 
 pytestmark = pytest.mark.django_db
+
+
+def warn(*, now: dt.datetime) -> int:
+    """The hourly check, as the scheduler runs it."""
+    return warn_lasting_degradation(leavers_waiting=leavers_waiting, now=now)
 
 
 def with_people(integration: Integration, *, leavers: int, staying: int) -> None:
@@ -45,12 +51,12 @@ def test_a_provider_offline_for_a_day_emails_the_admins_once_with_the_leavers_wa
     health.record_degraded(integration, Cause.PROVIDER_OUTAGE, "Workday is offline (third-party outage)")
     start = timezone.now()
 
-    assert warn_lasting_degradation(now=start + dt.timedelta(hours=23)) == 0
+    assert warn(now=start + dt.timedelta(hours=23)) == 0
     assert sent_mail() == []  # a short spell heals by itself and needs no one
     health.record_degraded(integration, Cause.OTHER, "Merge.dev reports an issue")  # same spell
-    assert warn_lasting_degradation(now=start + dt.timedelta(hours=25)) == 1
-    assert warn_lasting_degradation(now=start + dt.timedelta(hours=26)) == 0
-    assert warn_lasting_degradation(now=start + dt.timedelta(days=5)) == 0
+    assert warn(now=start + dt.timedelta(hours=25)) == 1
+    assert warn(now=start + dt.timedelta(hours=26)) == 0
+    assert warn(now=start + dt.timedelta(days=5)) == 0
 
     [email] = sent_mail()
     assert email.to == [admin.email]
@@ -68,8 +74,8 @@ def test_a_lasting_merge_outage_is_told_too_and_the_time_is_configurable(setting
     health.record_failure(integration, Transient("Merge.dev answered 503"))
     assert (integration.health, integration.cause) == (Health.DEGRADED, Cause.MERGE_OUTAGE)
 
-    assert warn_lasting_degradation(now=timezone.now() + dt.timedelta(hours=1)) == 0
-    assert warn_lasting_degradation(now=timezone.now() + dt.timedelta(hours=3)) == 1
+    assert warn(now=timezone.now() + dt.timedelta(hours=1)) == 0
+    assert warn(now=timezone.now() + dt.timedelta(hours=3)) == 1
     assert "Leavers waiting to be deprovisioned: 0." in sent_mail()[0].body
 
 

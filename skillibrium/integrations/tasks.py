@@ -25,8 +25,9 @@ def remind_admins() -> int:
 @task
 def warn_lasting_degradation() -> int:
     from skillibrium.notifications.services import warn_lasting_degradation as warn
+    from skillibrium.provisioning.apply import leavers_waiting
 
-    return warn()
+    return warn(leavers_waiting=leavers_waiting)
 
 
 @cron(IntervalTrigger(hours=1))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.tasks import task
 from django.utils import timezone
 
 from .models import EmailStatus, OutboxEmail
@@ -31,14 +32,18 @@ def queue_email(
             )
     except IntegrityError:
         return False
-    from .tasks import deliver_email
-
     transaction.on_commit(lambda: deliver_email.enqueue(email.pk))
     return True
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(minutes=RETRY_MINUTES[min(max(attempts, 1), len(RETRY_MINUTES)) - 1])
+
+
+@task
+def deliver_email(email_id: int) -> bool:
+    """The worker's delivery of one queued email, as soon as the queuing transaction commits."""
+    return deliver(email_id)
 
 
 def deliver(email_id: int, *, now: dt.datetime | None = None) -> bool:

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -111,11 +112,12 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
-def warn_lasting_degradation(*, now: dt.datetime | None = None) -> int:
+def warn_lasting_degradation(
+    *, leavers_waiting: Callable[[Integration], int], now: dt.datetime | None = None
+) -> int:
     """A degraded connection heals by itself, so it sends nothing at first; one that lasts holds back
-    deactivations, so after DEGRADED_ALERT_HOURS the admins hear of it once per spell."""
-    from skillibrium.provisioning.apply import leavers_waiting
-
+    deactivations, so after DEGRADED_ALERT_HOURS the admins hear of it once per spell. Provisioning, which
+    sends through this module, counts the leavers it holds back (`leavers_waiting`)."""
     now = now or timezone.now()
     after = dt.timedelta(hours=settings.DEGRADED_ALERT_HOURS)
     sent = 0

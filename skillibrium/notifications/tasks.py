@@ -2,18 +2,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crontask import cron
 from django.tasks import task
 
-from .outbox import deliver, deliver_due_emails
+from .outbox import deliver_due_emails
 from .services import send_invitation_emails
 
 
 @task
 def send_invitations(user_ids: list[int]) -> int:
     return send_invitation_emails(user_ids=user_ids)
-
-
-@task
-def deliver_email(email_id: int) -> bool:
-    return deliver(email_id)
 
 
 @cron(IntervalTrigger(minutes=1))
