@@ -276,7 +276,8 @@ def _plan(
 def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_everything: bool) -> None:
     """What applying would do, counted the way _apply counts it."""
     if hold_everything:
-        changes.held += len(plan.create) + len(plan.reactivate) + len(plan.deactivate)
+        kinds = (plan.create, plan.reactivate, plan.deactivate, plan.update, plan.change_email)
+        changes.held += sum(len(kind) for kind in kinds)
         return
     changes.created += len(plan.create)
     changes.reactivated += len(plan.reactivate)
@@ -357,11 +358,14 @@ def _held(
     """What waits for an admin, taken out of the plan."""
     held: list[tuple[Candidate, ChangeKind, HoldReason]] = []
     if hold_everything:
+        # After a break the organization reviews every change to its users, whatever its kind.
         reason = HoldReason.RECONNECTION_REVIEW
         held += [(c, ChangeKind.CREATE, reason) for c in plan.create]
         held += [(c, ChangeKind.REACTIVATE, reason) for c in plan.reactivate]
         held += [(c, ChangeKind.DEACTIVATE, reason) for c in plan.deactivate]
-        plan.create, plan.reactivate, plan.deactivate = [], [], []
+        held += [(c, ChangeKind.UPDATE, reason) for c in plan.update]
+        held += [(c, ChangeKind.CHANGE_EMAIL, reason) for c in plan.change_email]
+        plan.create, plan.reactivate, plan.deactivate, plan.update, plan.change_email = [], [], [], [], []
     elif hold_deactivations:
         held += [(c, ChangeKind.DEACTIVATE, HoldReason.MASS_DEACTIVATION) for c in plan.deactivate]
         plan.deactivate = []
@@ -396,4 +400,6 @@ def _still_needed(c: Candidate, kind: str, today: dt.date, policy: ProvisioningP
         return c.user_id is not None and bool(c.email) and c.email != c.user_email.lower()
     if kind == ChangeKind.CREATE:
         return c.user_id is None and c.is_admitted(policy, today)
+    if kind == ChangeKind.UPDATE:
+        return c.user_active and (c.first_name, c.last_name) != (c.user_first_name, c.user_last_name)
     return c.user_id is not None and not c.user_active and c.is_admitted(policy, today)

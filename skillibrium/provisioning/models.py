@@ -44,6 +44,7 @@ class ChangeKind(models.TextChoices):
     REACTIVATE = "reactivate", "Reactivate user"
     DEACTIVATE = "deactivate", "Deactivate user"
     CHANGE_EMAIL = "change_email", "Change sign-in email"
+    UPDATE = "update", "Update name"
 
 
 class HoldReason(models.TextChoices):

@@ -53,6 +53,9 @@ def _apply(membership: Membership, held: HeldChange, *, invite: bool, today: obj
     if held.kind == ChangeKind.CHANGE_EMAIL and candidate.user_id and candidate.email:
         moved, _ = logins.change_emails(organization, [candidate])
         return bool(writes.record_email_changes(organization, moved))
+    if held.kind == ChangeKind.UPDATE and candidate.user_active:
+        writes.update_profiles(organization, [candidate])
+        return True
     if held.kind == ChangeKind.REACTIVATE and candidate.user_id and not candidate.user_active:
         writes.set_active(organization, [candidate], active=True)
     elif held.kind == ChangeKind.DEACTIVATE and candidate.user_active:
