@@ -228,7 +228,7 @@ MERGE_TIMEOUT_SECONDS = float(env("MERGE_TIMEOUT_SECONDS", "30"))
 MERGE_RATE_LIMIT_PER_MINUTE = int(env("MERGE_RATE_LIMIT_PER_MINUTE", "100"))
 MERGE_RETRY_ATTEMPTS = int(env("MERGE_RETRY_ATTEMPTS", "4"))
 SYNC_INTERVAL_SECONDS = int(env("SKILLIBRIUM_SYNC_INTERVAL_SECONDS", "3600"))
-# One sync per linked account at a time: a lease renewed on every page, which a dead worker lets expire.
+# One sync per integration at a time: a lease renewed on every page, which a dead worker lets expire.
 SYNC_LEASE_SECONDS = int(env("SKILLIBRIUM_SYNC_LEASE_SECONDS", "300"))
 
 # Keys for secrets at rest; the first encrypts, all decrypt, so a new key can be put in front of the old one.

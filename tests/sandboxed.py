@@ -60,7 +60,7 @@ def link(
 
 
 def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
-    """A sync that must run (nothing else holds the account); the integration is read again after it."""
+    """A sync that must run (nothing else holds the sync lease); the integration is read again after it."""
     run = sync_integration(integration_id=integration.pk, trigger=trigger)
     assert run is not None
     integration.refresh_from_db()

@@ -76,7 +76,7 @@ def test_managers_and_teams_follow_changes(sandbox: Sandbox) -> None:
 
 
 def test_a_relink_leaves_what_a_sync_did_meanwhile_alone(sandbox: Sandbox) -> None:
-    """The relink request loaded the integration before a sync ran and took the account's lease: completing
+    """The relink request loaded the integration before a sync ran and took its sync lease: completing
     the relink must not write back the lease and watermark as they were."""
     tenant = sandbox.tenant(size=10)
     integration, admin = link(sandbox, make_org(), tenant)

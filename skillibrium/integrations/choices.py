@@ -8,7 +8,8 @@ class Category(models.TextChoices):
 
 class Health(models.TextChoices):
     HEALTHY = "healthy", "Healthy"
-    # Relinked, and the catch-up run that applies what changed meanwhile has not finished yet.
+    # Relinked, and the catch-up run that applies what changed meanwhile has not finished yet. Stored as
+    # "catching_up" (it was "syncing", which reads as any run): name, value and label say the same thing.
     CATCHING_UP = "catching_up", "Relinked, catching up"
     DEGRADED = "degraded", "Degraded"
     RELINK_NEEDED = "relink_needed", "Relink needed"

@@ -49,7 +49,7 @@ KEY_REJECTED = "Merge rejects Skillibrium's API key; syncs resume by themselves 
 def sync_integration(
     *, integration_id: int, trigger: Trigger, progress: Progress | None = None
 ) -> SyncRun | None:
-    """Run one sync unless another holds the account's lease; returns None when it did not run."""
+    """Run one sync unless another holds the integration's sync lease; returns None when it did not run."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
     held = PlatformIncident.api_key_rejected()
     if held and integration.can_sync:
