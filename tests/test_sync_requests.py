@@ -1,10 +1,12 @@
 """How syncs are asked for and how runs end: coalesced requests, one catch-up per relink, crashes recorded."""
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from skillibrium.integrations import relink as relinking
@@ -15,7 +17,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun
 from skillibrium.sync.tasks import sync_linked_account
 
-from .factories import make_org, signed
+from .factories import make_integration, make_org, signed
 from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link
 
@@ -202,3 +204,51 @@ def test_item_9_the_admin_relink_and_the_webhook_together_queue_one_catch_up(
     integration.refresh_from_db()
     assert [run.trigger for run in runs] == [Trigger.RELINK] and integration.health == Health.HEALTHY
     assert len([m for m in sent_mail() if "syncing again" in m.subject]) == 1
+
+
+def test_item_10_request_sync_queues_once_until_a_run_starts() -> None:
+    """Issue item 10, without a sandbox: requests join the queued sync (a relink's name wins) until a run
+    takes the lease; a queued sync whose task was lost is queued again after a while."""
+    integration = make_integration(make_org())
+
+    assert relinking.request_sync(integration, Trigger.WEBHOOK)
+    assert not relinking.request_sync(integration, Trigger.SCHEDULE)
+    assert not relinking.request_sync(integration, Trigger.RELINK)
+    assert [task.args_kwargs["args"] for task in queued(integration)] == [[integration.pk, Trigger.WEBHOOK]]
+    assert integration.take_sync_lease(300, trigger=Trigger.WEBHOOK) == Trigger.RELINK
+    integration.release_sync_lease()
+    assert relinking.request_sync(integration, Trigger.WEBHOOK)
+    lost = timezone.now() - relinking.QUEUED_SYNC_EXPIRES - dt.timedelta(seconds=1)
+    Integration.objects.filter(pk=integration.pk).update(sync_queued_at=lost)
+    assert relinking.request_sync(integration, Trigger.WEBHOOK)
+    assert len(queued(integration)) == 3
+
+
+def test_item_10_a_request_while_a_run_holds_the_lease_is_kept_for_it() -> None:
+    """Issue item 10, without a sandbox: while a run holds the lease a request queues nothing; the run
+    learns of it when it releases the lease (and queues its next round through request_sync)."""
+    integration = make_integration(make_org())
+    assert integration.take_sync_lease(300, trigger=Trigger.SCHEDULE) == Trigger.SCHEDULE
+
+    assert not relinking.request_sync(integration, Trigger.WEBHOOK)
+    assert not relinking.request_sync(integration, Trigger.RELINK)
+    assert not relinking.request_sync(integration, Trigger.WEBHOOK)
+
+    assert queued(integration) == []
+    assert integration.release_sync_lease() == Trigger.RELINK
+
+
+def test_item_9_mark_relinked_moves_once() -> None:
+    """Issue item 9, without a sandbox: the same relink reported twice (webhook, poll) moves the state once
+    and queues one catch-up; a healthy integration is not moved back to catching up."""
+    integration = make_integration(make_org(), health=Health.RELINK_NEEDED)
+
+    assert relinking.mark_relinked(integration=integration, detected_by="webhook")
+    assert not relinking.mark_relinked(integration=integration, detected_by="poll")
+
+    assert integration.health == Health.CATCHING_UP and integration.break_noted_at is not None
+    assert [task.args_kwargs["args"] for task in queued(integration)] == [[integration.pk, Trigger.RELINK]]
+    assert integration.events.filter(to_health=Health.CATCHING_UP).count() == 1
+    Integration.objects.filter(pk=integration.pk).update(health=Health.HEALTHY)
+    assert not relinking.mark_relinked(integration=integration, detected_by="webhook")
+    assert integration.health == Health.HEALTHY
