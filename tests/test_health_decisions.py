@@ -8,9 +8,16 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Role
 from skillibrium.integrations import health
-from skillibrium.integrations.choices import Cause, Health
-from skillibrium.integrations.models import Integration
-from skillibrium.merge_client import AccountGone, MergeError, RateLimited, RelinkNeeded, Transient
+from skillibrium.integrations.choices import Cause, Health, IncidentKind
+from skillibrium.integrations.models import Integration, PlatformIncident
+from skillibrium.merge_client import (
+    AccountGone,
+    MergeError,
+    Misconfigured,
+    RateLimited,
+    RelinkNeeded,
+    Transient,
+)
 
 from .factories import make_integration, make_org, make_user
 from .mailbox import clear_mail, sent_mail
@@ -153,3 +160,38 @@ def test_recovery_from_a_relink_needed_says_so_to_the_admins() -> None:
 
     assert unwell(integration).health == Health.HEALTHY
     assert [m.to for m in sent_mail()] == [[admin.email]]
+
+
+@pytest.mark.django_db
+def test_a_rejected_api_key_is_one_platform_incident_not_the_organizations_problem(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue item 1, the decision alone: no health change, no email, one incident logged once at ERROR."""
+    first, second = make_integration(make_org()), make_integration(make_org())
+    make_user(first.organization, role=Role.ADMIN)
+
+    for integration in (first, second, first):
+        health.record_failure(
+            integration, Misconfigured("Merge rejected Skillibrium's API key: Invalid token.")
+        )
+
+    for integration in (first, second):
+        stored = unwell(integration)
+        assert (stored.health, stored.cause) == (Health.HEALTHY, Cause.NONE)
+        assert stored.provisioning_pending and stored.consecutive_failures == 0
+    incident = PlatformIncident.objects.get()
+    assert incident.kind == IncidentKind.API_KEY_REJECTED and incident.ended_at is None
+    assert [r.levelname for r in caplog.records if "platform incident" in r.getMessage()] == ["ERROR"]
+    assert sent_mail() == []
+
+
+@pytest.mark.django_db
+def test_closing_an_incident_closes_only_its_kind() -> None:
+    outage = health.open_platform_incident("Merge.dev did not answer")
+    key = health.open_platform_incident("Invalid token.", IncidentKind.API_KEY_REJECTED)
+
+    assert health.close_platform_incident(IncidentKind.API_KEY_REJECTED) is True
+    assert health.close_platform_incident(IncidentKind.API_KEY_REJECTED) is False
+
+    assert PlatformIncident.objects.get(pk=key.pk).ended_at is not None
+    assert PlatformIncident.current() == outage
