@@ -10,7 +10,7 @@ from pytest_django.fixtures import Settings
 from skillibrium.accounts.models import Role
 from skillibrium.directory.models import EmploymentStatus, Person
 from skillibrium.integrations import health
-from skillibrium.integrations.choices import Cause, Health
+from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration, IntegrationEvent
 from skillibrium.merge_client import Transient
 from skillibrium.notifications.services import warn_lasting_degradation
@@ -34,6 +34,7 @@ def with_people(integration: Integration, *, leavers: int, staying: int) -> None
         user = make_user(integration.organization)
         Person.objects.create(
             organization=integration.organization,
+            source_category=integration.category,
             work_email=user.email,
             employment_status=EmploymentStatus.INACTIVE if n < leavers else EmploymentStatus.ACTIVE,
             termination_date=yesterday if n < leavers else None,
@@ -96,3 +97,15 @@ def test_the_hris_settings_card_shows_a_degraded_spell_and_the_leavers_it_holds_
     health.record_success(integration, watermark=None)
     healed = signed_in(admin).get(reverse("integrations:hris_settings")).content.decode()
     assert "Degraded since" not in healed and "data-leavers-waiting" not in healed
+
+
+def test_company_integrations_shows_a_degraded_crm_and_the_leavers_it_holds_back() -> None:
+    """Issue item 16: a CRM's degraded spell shows in Company Integrations too."""
+    integration = make_integration(make_org(), category=Category.CRM)
+    admin = make_user(integration.organization, role=Role.ADMIN)
+    with_people(integration, leavers=1, staying=1)
+    health.record_degraded(integration, Cause.PROVIDER_OUTAGE, "Salesforce is offline")
+
+    page = signed_in(admin).get(reverse("integrations:company_integrations")).content.decode()
+
+    assert "Provider outage since" in page and 'data-leavers-waiting="1"' in page

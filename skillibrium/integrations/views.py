@@ -65,9 +65,8 @@ def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
 @admin_view
 def company_integrations(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).order_by("category")
-    return render(
-        request, "integrations/company_integrations.html", {"integrations": integrations, "tab": "company"}
-    )
+    rows = [(integration, degradation(integration)) for integration in integrations]
+    return render(request, "integrations/company_integrations.html", {"rows": rows, "tab": "company"})
 
 
 @admin_view
