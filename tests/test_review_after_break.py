@@ -11,6 +11,7 @@ from skillibrium.integrations.choices import Health, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from skillibrium.provisioning.review import decide
+from skillibrium.provisioning.tasks import provision_everyone
 from skillibrium.sync.models import RunStatus
 
 from .sandboxed import Sandbox, provisioned, setup, sync
@@ -85,3 +86,25 @@ def test_item_8_every_change_after_any_break_waits_for_review(
     sandbox.merge_sync()
     assert sync(integration).held == 0
     assert User.objects.get(pk=renamed.user_id).last_name == "Again"
+
+
+def test_item_8_a_policy_change_during_an_unreviewed_break_applies_nothing_first(sandbox: Sandbox) -> None:
+    """Issue item 8: the organization-wide pass after a policy change is another way to apply changes: while
+    a break is not yet reviewed, it holds them too."""
+    integration, _admin, tenant, _ = setup(sandbox, size=8)
+    organization = integration.organization
+    ProvisioningPolicy.objects.update_or_create(
+        organization=organization, defaults={"review_after_reconnection": True}
+    )
+    sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ida", last_name="Rhodes")
+    sandbox.merge_sync()
+    assert sync(integration).status == RunStatus.SUCCEEDED
+    # A person in the directory without a user yet (theirs removed here), and a break not yet reviewed.
+    hire = Person.objects.for_org(organization).get(last_name="Rhodes")
+    User.objects.filter(pk=hire.user_id).delete()
+    integration.note_break()
+
+    provision_everyone.call(organization.pk)
+
+    assert Person.objects.for_org(organization).get(pk=hire.pk).user is None
+    assert HeldChange.objects.filter(person=hire, kind=ChangeKind.CREATE, status=HoldStatus.PENDING).exists()

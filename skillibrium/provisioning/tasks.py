@@ -1,9 +1,14 @@
 from django.tasks import task
 
-from .apply import provision_organization
+from skillibrium.integrations.models import Integration
+
+from .apply import provision_organization, reviews_after_break
 
 
 @task
 def provision_everyone(organization_id: int) -> int:
-    """After a policy change everyone is considered again; filters only admit, they never deactivate."""
-    return provision_organization(organization_id=organization_id).created
+    """After a policy change everyone is considered again; filters only admit, they never deactivate. While
+    a break is not yet reviewed this pass holds what it would change, as the run after the break does."""
+    unreviewed = Integration.objects.filter(organization_id=organization_id, break_noted_at__isnull=False)
+    hold = unreviewed.exists() and reviews_after_break(organization_id)
+    return provision_organization(organization_id=organization_id, hold_for_review=hold).created
