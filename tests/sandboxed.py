@@ -79,3 +79,9 @@ def setup(sandbox: Sandbox, size: int = 30) -> tuple[Integration, User, dict[str
 
 def provisioned(integration: Integration) -> list[Person]:
     return list(Person.objects.for_org(integration.organization).filter(user__is_active=True).order_by("pk"))
+
+
+def people_path(tenant: dict[str, str], person: Person | None = None) -> str:
+    """The sandbox control path of a tenant's people, or of one person by their remote id."""
+    base = f"tenants/{tenant['id']}/people"
+    return f"{base}/{person.identities.get().remote_id}" if person else base

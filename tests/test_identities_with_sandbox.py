@@ -11,14 +11,9 @@ from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person
 from skillibrium.provisioning.models import ProvisioningPolicy
 
-from .sandboxed import Sandbox, provisioned, setup, sync
+from .sandboxed import Sandbox, people_path, provisioned, setup, sync
 
 pytestmark = pytest.mark.django_db
-
-
-def people_path(tenant: dict[str, str], person: Person | None = None) -> str:
-    path = f"tenants/{tenant['id']}/people"
-    return f"{path}/{person.identities.get().remote_id}" if person else path
 
 
 def test_item_6_an_unknown_employment_status_is_not_active_and_is_reported(sandbox: Sandbox) -> None:

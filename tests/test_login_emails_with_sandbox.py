@@ -15,14 +15,9 @@ from skillibrium.directory.models import Person
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus
 
 from .factories import PASSWORD, make_sso
-from .sandboxed import Sandbox, provisioned, setup, sync
+from .sandboxed import Sandbox, people_path, provisioned, setup, sync
 
 pytestmark = pytest.mark.django_db
-
-
-def path(tenant: dict[str, str], person: Person | None = None) -> str:
-    base = f"tenants/{tenant['id']}/people"
-    return f"{base}/{person.identities.get().remote_id}" if person else base
 
 
 def user_of(person: Person) -> User:
@@ -41,7 +36,7 @@ def test_item_4_a_changed_work_email_becomes_the_sign_in_email(sandbox: Sandbox)
     configuration = make_sso(integration.organization, domains=(old.partition("@")[2],))
     SocialAccount.objects.create(user=user, provider=configuration.provider_id, uid=old)
     new = "renamed.person@" + old.partition("@")[2]
-    sandbox.control("PATCH", path(tenant, person), work_email=new)
+    sandbox.control("PATCH", people_path(tenant, person), work_email=new)
     sandbox.merge_sync()
 
     run = sync(integration)
@@ -69,7 +64,7 @@ def test_item_4_swaps_chains_and_a_recycled_address_never_crash_or_hand_over_an_
     an admin frees the address; then a password reset for it reaches the new hire only."""
     integration, _, tenant, client = setup(sandbox, size=12)
     a, b, c, d, e, leaver = provisioned(integration)[1:7]
-    sandbox.control("POST", f"{path(tenant, leaver)}/terminate")
+    sandbox.control("POST", f"{people_path(tenant, leaver)}/terminate")
     sandbox.merge_sync()
     sync(integration)
     users = {p.pk: user_of(p) for p in (a, b, c, d, e, leaver)}
@@ -82,9 +77,9 @@ def test_item_4_swaps_chains_and_a_recycled_address_never_crash_or_hand_over_an_
         (e, f"e.new@{domain}"),
     ]
     for person, email in moves:
-        sandbox.control("PATCH", path(tenant, person), work_email=email)
+        sandbox.control("PATCH", people_path(tenant, person), work_email=email)
     hire = sandbox.control(
-        "POST", path(tenant), first_name="Newly", last_name="Hired", work_email=leaver.work_email
+        "POST", people_path(tenant), first_name="Newly", last_name="Hired", work_email=leaver.work_email
     )
     sandbox.merge_sync()
     users_before = User.objects.count()
@@ -121,7 +116,7 @@ def test_item_4_a_move_onto_another_user_s_address_is_held_with_the_reason(sandb
     integration, admin, tenant, client = setup(sandbox, size=12)
     person = provisioned(integration)[4]
     old = person.work_email
-    sandbox.control("PATCH", path(tenant, person), work_email=admin.email)
+    sandbox.control("PATCH", people_path(tenant, person), work_email=admin.email)
     sandbox.merge_sync()
 
     run = sync(integration)
@@ -136,13 +131,13 @@ def test_item_4_a_move_onto_another_user_s_address_is_held_with_the_reason(sandb
     assert sync(integration).held == 0
 
     client.post(reverse("provisioning:decide"), {"decision": "reject", "held": [held.pk]})
-    sandbox.control("PATCH", path(tenant, person), last_name="Reconsidered")
+    sandbox.control("PATCH", people_path(tenant, person), last_name="Reconsidered")
     sandbox.merge_sync()
     assert sync(integration).held == 0  # rejected: not asked again while the address is the same
     assert user_of(person).last_name == "Reconsidered"
     assert not HeldChange.objects.filter(person=person, status=HoldStatus.PENDING).exists()
     free = "moved.on@" + old.partition("@")[2]
-    sandbox.control("PATCH", path(tenant, person), work_email=free)
+    sandbox.control("PATCH", people_path(tenant, person), work_email=free)
     sandbox.merge_sync()
     sync(integration)
     assert user_of(person).email == free
@@ -155,9 +150,9 @@ def test_item_4_a_record_the_database_refuses_is_skipped_and_reported_while_the_
     constraint: that one change is skipped and named in the run, the others of its batch still apply."""
     integration, admin, tenant, _ = setup(sandbox, size=12)
     mover, renamed = provisioned(integration)[5:7]
-    sandbox.control("PATCH", path(tenant, mover), work_email=admin.email)
-    sandbox.control("PATCH", path(tenant, renamed), last_name="Renamed")
-    hire = sandbox.control("POST", path(tenant), first_name="Still", last_name="Welcome")
+    sandbox.control("PATCH", people_path(tenant, mover), work_email=admin.email)
+    sandbox.control("PATCH", people_path(tenant, renamed), last_name="Renamed")
+    hire = sandbox.control("POST", people_path(tenant), first_name="Still", last_name="Welcome")
     sandbox.merge_sync()
     monkeypatch.setattr("skillibrium.provisioning.logins.holders", lambda emails: {})
 
@@ -175,7 +170,7 @@ def test_item_4_a_member_found_by_email_keeps_their_account_when_the_address_cha
     """The admin who linked the HRIS is found by email when the HRIS first lists them, and linked: when the
     HRIS later changes their address, their own account follows instead of a second one being created."""
     integration, admin, tenant, client = setup(sandbox, size=12)
-    record = sandbox.control("POST", path(tenant), first_name="Ada", work_email=admin.email)
+    record = sandbox.control("POST", people_path(tenant), first_name="Ada", work_email=admin.email)
     sandbox.merge_sync()
     sync(integration)
     person = Person.objects.get(organization=integration.organization, work_email=admin.email)

@@ -16,31 +16,19 @@ from skillibrium.integrations.disconnect import finish_pending_deletions
 from skillibrium.integrations.models import Integration, PlatformIncident
 from skillibrium.merge_client import MergeClient
 from skillibrium.sync.engine import sync_integration
-from skillibrium.sync.models import RunStatus, SyncRun
+from skillibrium.sync.models import RunStatus
 from skillibrium.sync.tasks import queue_due_syncs
 
 from .factories import make_org, make_user
-from .sandboxed import Sandbox, link
+from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sandbox(merge: str) -> Sandbox:
-    return Sandbox(merge)
 
 
 def linked(sandbox: Sandbox) -> Integration:
     integration, _ = link(sandbox, make_org(), sandbox.tenant(size=5))
     assert sync(integration, Trigger.SETUP).status == RunStatus.SUCCEEDED
     return integration
-
-
-def sync(integration: Integration, trigger: Trigger = Trigger.SCHEDULE) -> SyncRun:
-    run = sync_integration(integration_id=integration.pk, trigger=trigger)
-    assert run is not None
-    integration.refresh_from_db()
-    return run
 
 
 def queued_syncs() -> set[int]:
