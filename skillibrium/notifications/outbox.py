@@ -36,6 +36,11 @@ def queue_email(
     return True
 
 
+def was_queued(key: str) -> bool:
+    """Lets a caller skip rendering an email that exists already."""
+    return OutboxEmail.objects.filter(key=key[:200]).exists()
+
+
 def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(minutes=RETRY_MINUTES[min(max(attempts, 1), len(RETRY_MINUTES)) - 1])
 

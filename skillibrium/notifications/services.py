@@ -14,7 +14,7 @@ from skillibrium.integrations.causes import explain
 from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration, IntegrationEvent
 
-from .outbox import queue_email
+from .outbox import queue_email, was_queued
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def _send(
     makes it at most once."""
     recipients = admin_emails(integration.organization_id)
     event = event or integration.current_event
-    if not recipients or event is None:
+    key = f"health/{event.pk}/{kind}" if event else ""
+    if not recipients or not key or was_queued(key):
         return False
     context = {
         "integration": integration,
@@ -56,7 +57,7 @@ def _send(
         "edit_url": edit_url(integration),
     }
     queued = queue_email(
-        key=f"health/{event.pk}/{kind}",
+        key=key,
         subject=subject(title),
         body=render_to_string(template, context | extra),
         to=recipients,
@@ -96,7 +97,7 @@ def send_due_reminders(*, now: dt.datetime | None = None) -> int:
     sent = 0
     wanted = Integration.objects.needing_action().filter(is_paused=False)
     for integration in wanted.exclude(cause=Cause.DISCONNECTED_BY_ADMIN):
-        sent += _send_broken(integration)  # only if it could not be sent when the connection broke
+        sent += _send_broken(integration)  # only if none was queued when it broke (no admin then)
         # After the scheduler was down, only the latest reminder due goes out, not every one it missed.
         broken_for = now - integration.health_changed_at
         due = [days for days in REMINDER_DAYS if broken_for >= dt.timedelta(days=days)]
