@@ -13,6 +13,7 @@ from skillibrium.accounts.models import User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus
+from skillibrium.sync.engine import preview_sync
 
 from .factories import PASSWORD, make_sso
 from .sandboxed import Sandbox, people_path, provisioned, setup, sync
@@ -38,6 +39,8 @@ def test_item_4_a_changed_work_email_becomes_the_sign_in_email(sandbox: Sandbox)
     new = "renamed.person@" + old.partition("@")[2]
     sandbox.control("PATCH", people_path(tenant, person), work_email=new)
     sandbox.merge_sync()
+    assert preview_sync(integration_id=integration.pk).changes.emails_changed == 1
+    assert User.objects.get(pk=user.pk).email == old
 
     run = sync(integration)
 

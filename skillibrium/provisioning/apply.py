@@ -274,7 +274,8 @@ def _plan(
 
 
 def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_everything: bool) -> None:
-    """What applying would do, counted the way _apply counts it."""
+    """What applying would do, counted the way _apply counts it (an address move may yet be held)."""
+    changes.emails_changed += len(plan.change_email)
     if hold_everything:
         kinds = (plan.create, plan.reactivate, plan.deactivate, plan.update, plan.change_email)
         changes.held += sum(len(kind) for kind in kinds)
