@@ -112,3 +112,18 @@ def test_item_6_a_pre_hire_is_created_from_the_policy_s_window_on() -> None:
     due = candidate(2, start_date=TODAY + dt.timedelta(days=7))
     unknown = candidate(3, employment_status="SUSPENDED")
     assert [c.person_id for c in plan([early, due, unknown]).create] == [2]
+
+
+def test_item_3_each_kind_of_new_evidence_asks_again() -> None:
+    """Issue item 3: a later termination date, a status change and a deletion each make new evidence."""
+    ended = dt.date(2026, 11, 1)
+    before = candidate(1, user_id=1, user_active=True, termination_date=ended)
+    rejected = {1: (7, before.evidence_key())}
+    for changed in (
+        {"termination_date": dt.date(2026, 11, 20)},
+        {"employment_status": "INACTIVE"},
+        {"remote_was_deleted": True},
+    ):
+        now = candidate(1, **({"user_id": 1, "user_active": True, "termination_date": ended} | changed))
+        result = plan_provisioning([now], today=TODAY, policy=Policy(), active_admins=1, rejected=rejected)
+        assert (result.deactivate, result.reconsidered) == ([now], {1: 7}), changed
