@@ -10,6 +10,7 @@ from skillibrium.provisioning.apply import provision_organization
 from skillibrium.provisioning.models import ProvisioningPolicy
 
 from .factories import make_integration, make_org, make_user, signed_in
+from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,18 @@ def test_the_filter_page_says_what_each_source_supplies() -> None:
     assert "<td>HRIS</td><td>employment status, employment type, department, location</td>" in page
     assert "<td>CRM</td><td>employment status</td>" in page
     assert "a CRM supplies no department, so CRM users are not filtered out by it" in page
+
+
+def test_a_crm_sync_provisions_its_users_under_a_department_filter(sandbox: Sandbox) -> None:
+    """Issue item 15, end to end: a HubSpot sync (people provisioned as their pages arrive) gives its active
+    users a Skillibrium user although the organization filters HRIS people by department and location."""
+    org = make_org()
+    ProvisioningPolicy.objects.create(organization=org, departments=["Engineering"], locations=["Berlin"])
+    crm, _ = link(sandbox, org, sandbox.tenant(provider="hubspot", size=6, seed=51), Category.CRM)
+
+    run = sync(crm)
+
+    people = Person.objects.filter(organization=org, source_category="crm")
+    active = people.filter(employment_status="ACTIVE").exclude(work_email="")
+    assert active.count() > 0 and run.provisioned == active.count()
+    assert not active.filter(user__isnull=True).exists()
