@@ -7,7 +7,7 @@ outage set before a restart is still there after it.
 from __future__ import annotations
 
 import threading
-import time
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ PAGE_FAULTS = ("truncate", "malformed", "html")
 # served twice, the page after this one served first.
 LIST_FAULTS = ("omit", "end_early", "repeat", "reorder")
 WEBHOOK_FAULTS = ("drop", "duplicate", "delay")
+IP_BLOCK_FAILURES = 20
+IP_BLOCK_WINDOW = 10.0
 
 
 @dataclass
@@ -46,6 +48,10 @@ class FaultState:
     webhook_fault: str | None = None
     webhook_fault_remaining: int = 0
     webhook_delay_seconds: float = 10.0
+    # Merge's global limit: more than IP_BLOCK_FAILURES error responses (>= 400, 429 aside) to one client IP
+    # in a rolling IP_BLOCK_WINDOW seconds block that IP; off by default, like the per-account rate limits.
+    ip_block: bool = False
+    ip_block_seconds: float = 60.0
 
 
 class Faults:
@@ -55,7 +61,9 @@ class Faults:
         stored = store.get_meta("faults", {})
         known = FaultState.__dataclass_fields__
         self.state = FaultState(**{k: v for k, v in stored.items() if k in known})
-        self._windows: dict[str, tuple[int, int]] = {}
+        self._windows: dict[str, deque[float]] = {}
+        self._failures: dict[str, deque[float]] = {}
+        self._blocked: dict[str, float] = {}
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self.state)
@@ -77,26 +85,27 @@ class Faults:
         with self._lock:
             self.state = FaultState()
             self._windows.clear()
+            self._failures.clear()
+            self._blocked.clear()
             self._store.set_meta("faults", asdict(self.state))
             return self.state
 
     def limit_for(self, account_id: str) -> int | None:
         return self.state.account_rate_limits.get(account_id, self.state.rate_limit_per_minute)
 
-    def take_request(self, account_id: str) -> float | None:
-        """Count one request against the account's per-minute window; seconds to wait if over it."""
+    def take_request(self, account_id: str, now: float) -> float | None:
+        """Count one request against the account's limit over a rolling minute (on the sandbox clock, so
+        tests move the clock instead of waiting); seconds to wait if over it."""
         limit = self.limit_for(account_id)
         if limit is None:
             return None
-        now = time.time()
-        window = int(now // 60)
         with self._lock:
-            current, count = self._windows.get(account_id, (window, 0))
-            if current != window:
-                current, count = window, 0
-            if count >= limit:
-                return max(1.0, (window + 1) * 60 - now)
-            self._windows[account_id] = (current, count + 1)
+            recent = self._windows.setdefault(account_id, deque())
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if len(recent) >= limit:
+                return max(1.0, recent[0] + 60 - now)
+            recent.append(now)
         return None
 
     def count_api_request(self) -> None:
@@ -109,6 +118,34 @@ class Faults:
                 self.state.outage, self.state.outage_armed = self.state.outage_armed, None
                 self.state.outage_after_requests = 0
             self._store.set_meta("faults", asdict(self.state))
+
+    def ip_blocked_for(self, ip: str, now: float) -> float | None:
+        """Seconds (on the sandbox clock) until this client IP may call again, if it is blocked."""
+        with self._lock:
+            until = self._blocked.get(ip)
+            if until is None or until <= now:
+                self._blocked.pop(ip, None)
+                return None
+            return until - now
+
+    def count_response(self, ip: str, status: int, now: float) -> None:
+        """Count an error response towards Merge's per-IP limit; past it, the IP is blocked for a while."""
+        if not self.state.ip_block or status < 400 or status == 429:
+            return
+        with self._lock:
+            failures = self._failures.setdefault(ip, deque())
+            failures.append(now)
+            while failures and failures[0] <= now - IP_BLOCK_WINDOW:
+                failures.popleft()
+            if len(failures) > IP_BLOCK_FAILURES:
+                self._blocked[ip] = now + self.state.ip_block_seconds
+                failures.clear()
+
+    def ip_blocks(self, now: float) -> dict[str, Any]:
+        with self._lock:
+            blocked = {ip: round(until - now, 3) for ip, until in self._blocked.items() if until > now}
+            failing = {ip: sum(1 for t in f if t > now - IP_BLOCK_WINDOW) for ip, f in self._failures.items()}
+        return {"blocked_seconds": blocked, "failures_in_window": failing}
 
     def take_page_fault(self) -> str | None:
         with self._lock:
@@ -169,5 +206,7 @@ def _validate(state: FaultState) -> None:
     limits = [state.rate_limit_per_minute, *state.account_rate_limits.values()]
     if any(limit is not None and (not isinstance(limit, int) or limit < 1) for limit in limits):
         raise ValueError("rate limits must be positive integers (requests per minute)")
+    if state.ip_block_seconds <= 0:
+        raise ValueError("ip_block_seconds must be positive")
     if state.latency_ms < 0 or state.latency_jitter_ms < 0:
         raise ValueError("latency must not be negative")

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.socialaccount.providers.saml",
     "skillibrium.core",
+    "skillibrium.merge_client",
     "skillibrium.accounts",
     "skillibrium.directory",
     "skillibrium.integrations",
@@ -227,6 +228,8 @@ MERGE_TIMEOUT_SECONDS = float(env("MERGE_TIMEOUT_SECONDS", "30"))
 # The plan's per-linked-account limit (Launch 100, Professional 400, Enterprise 600 requests a minute).
 MERGE_RATE_LIMIT_PER_MINUTE = int(env("MERGE_RATE_LIMIT_PER_MINUTE", "100"))
 MERGE_RETRY_ATTEMPTS = int(env("MERGE_RETRY_ATTEMPTS", "4"))
+# Failed requests (>= 400 but 429) the whole fleet may have in 10 s before it holds back (Merge blocks at 21).
+MERGE_FLEET_FAILURE_BUDGET = int(env("MERGE_FLEET_FAILURE_BUDGET", "10"))
 SYNC_INTERVAL_SECONDS = int(env("SKILLIBRIUM_SYNC_INTERVAL_SECONDS", "3600"))
 # One sync per integration at a time: a lease renewed on every page, which a dead worker lets expire.
 SYNC_LEASE_SECONDS = int(env("SKILLIBRIUM_SYNC_LEASE_SECONDS", "300"))

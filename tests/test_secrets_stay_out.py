@@ -92,6 +92,8 @@ def test_support_diagnostics_audit_csv_and_emails_hold_no_token(sandbox: Sandbox
 def echoing_credentials(request: httpx.Request) -> httpx.Response:
     """An error that repeats what it was sent, as some gateways and proxies do."""
     key, token = request.headers.get("Authorization"), request.headers.get("X-Account-Token")
+    if token is None:  # the key alone, asking whether Merge still lists the account: it does not
+        return httpx.Response(200, json={"next": None, "previous": None, "results": []}, request=request)
     detail = f"Invalid credentials {key} / X-Account-Token: {token}; token {token} is not known"
     return httpx.Response(401, json={"detail": detail}, request=request)
 
@@ -119,7 +121,7 @@ def test_a_merge_error_echoing_the_token_is_masked_wherever_it_goes(
     edit_page = signed_in(admin).get(reverse("integrations:edit", args=[integration.pk])).content.decode()
 
     assert run.status == RunStatus.FAILED and integration.health == Health.DISCONNECTED
-    assert "Merge no longer accepts this linked account: Invalid credentials" in run.error
+    assert "Merge no longer lists this linked account: Invalid credentials" in run.error
     for secret in (token, api_key):
         assert secret not in run.error and secret not in integration.cause_detail
         assert secret not in edit_page and secret not in logged_text(everything_logged)

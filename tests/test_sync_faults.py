@@ -18,6 +18,7 @@ from skillibrium.accounts.models import User
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration, WebhookDelivery
+from skillibrium.merge_client import pacing
 from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun
 
@@ -132,16 +133,29 @@ def test_merge_outage_mid_run_changes_nothing_then_recovers(sandbox: Sandbox, se
     assert_matches_source(sandbox, integration, tenant["id"])
 
 
-def test_429s_are_waited_out_as_merge_asks(sandbox: Sandbox, settings: Settings) -> None:
+def test_429s_are_waited_out_as_merge_asks(
+    sandbox: Sandbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each 429 is waited out for its Retry-After, then the request is made again. The waits move the
+    sandbox clock instead of passing in real time, so the test does not depend on the machine's speed."""
     settings.MERGE_RATE_LIMIT_PER_MINUTE = 0  # our own pacing off: let Merge's limit bite
+    settings.MERGE_RETRY_ATTEMPTS = 10  # two threads may share a freed slot; no request gives up meanwhile
     tenant = sandbox.tenant(size=120, seed=13)
     integration, _ = link(sandbox, make_org(), tenant)
     sandbox.control("PUT", f"linked-accounts/{integration.merge_account_id}/rate-limit", per_minute=4)
+    waits: list[float] = []
+
+    def on_the_sandbox_clock(seconds: float) -> None:
+        waits.append(seconds)
+        sandbox.control("POST", "clock/advance", seconds=seconds)
+
+    monkeypatch.setattr(pacing, "wait_out", on_the_sandbox_clock)
 
     result = sync(integration, Trigger.SETUP)
 
     assert result.status == RunStatus.SUCCEEDED, result.error
-    assert result.rate_limited >= 1
+    assert result.rate_limited >= 1 and len(waits) == result.rate_limited
+    assert all(1 <= wait <= 60 for wait in waits)  # Merge's Retry-After, in whole seconds
     assert_matches_source(sandbox, integration, tenant["id"])
 
 

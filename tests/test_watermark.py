@@ -13,6 +13,9 @@ from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeClient, Transient
 from skillibrium.sync.engine import _merge_sync_in_progress_since, _watermark
 
+# The client counts failed requests in the database, for the whole fleet (merge_client/budget.py).
+pytestmark = pytest.mark.django_db
+
 NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 

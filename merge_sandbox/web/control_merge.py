@@ -165,6 +165,11 @@ def clear_faults(request: Request, body: dict[str, Any]) -> Any:
     return sandbox(request).faults.as_dict()
 
 
+def ip_blocks(request: Request, body: dict[str, Any]) -> Any:
+    box = sandbox(request)
+    return box.faults.ip_blocks(box.clock.now().timestamp())
+
+
 def start_outage(request: Request, body: dict[str, Any]) -> Any:
     mode = str(body.get("mode", "503"))
     after = int(body.get("after_requests") or 0)
@@ -218,6 +223,7 @@ routes = [
     Route("/_sandbox/faults", control(get_faults), methods=["GET"]),
     Route("/_sandbox/faults", control(put_faults), methods=["PUT"]),
     Route("/_sandbox/faults", control(clear_faults), methods=["DELETE"]),
+    Route("/_sandbox/ip-blocks", control(ip_blocks), methods=["GET"]),
     Route("/_sandbox/outage", control(start_outage), methods=["POST"]),
     Route("/_sandbox/outage", control(stop_outage), methods=["DELETE"]),
     Route("/_sandbox/link/{link_token}/complete", control(complete_link), methods=["POST"]),

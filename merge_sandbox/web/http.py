@@ -69,7 +69,7 @@ def linked_account(request: Request, category: str) -> sqlite3.Row:
         raise HttpError(401, "Invalid account token.")
     if account["category"] != category:
         raise HttpError(400, f"This linked account belongs to the {account['category']} category.")
-    wait = box.faults.take_request(account["id"])
+    wait = box.faults.take_request(account["id"], box.clock.now().timestamp())
     if wait is not None:
         raise HttpError(
             429,

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from skillibrium.merge_client import (
     AccountGone,
+    BackingOff,
     MergeError,
     Misconfigured,
     RateLimited,
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 BACKOFF_SECONDS = (60, 120, 300, 900, 1800, 3600)
 SLOW_AFTER = dt.timedelta(days=1)
 SLOW_RETRY = dt.timedelta(hours=6)
+FLEET_PAUSE = dt.timedelta(seconds=60)
 
 
 def retry_delay(failures: int, failing_for: dt.timedelta) -> dt.timedelta:
@@ -45,7 +47,7 @@ def diagnose(error: MergeError) -> tuple[Health, Cause]:
 
 
 def record_failure(integration: Integration, error: MergeError) -> None:
-    if isinstance(error, Misconfigured):
+    if isinstance(error, Misconfigured | BackingOff):
         hold_for_platform(integration, error)
         return
     health, cause = diagnose(error)
@@ -123,7 +125,10 @@ def hold_for_platform(integration: Integration, error: MergeError) -> None:
     """A fault of the platform (our API key, the fleet's failure budget) is not this organization's: its
     health stays as it is and no one is emailed; the sync is due again as soon as the platform allows."""
     integration.provisioning_pending = True
-    integration.next_sync_at = timezone.now()
+    # Held by the incident, it is due again at once; held back by the fleet's budget, after the window.
+    integration.next_sync_at = timezone.now() + (
+        FLEET_PAUSE if isinstance(error, BackingOff) else dt.timedelta()
+    )
     integration.save(update_fields=["provisioning_pending", "next_sync_at"])
     if isinstance(error, Misconfigured):
         open_platform_incident(str(error), IncidentKind.API_KEY_REJECTED)

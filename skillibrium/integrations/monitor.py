@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from skillibrium.merge_client import MergeClient, Misconfigured, RateLimited, Transient
+from skillibrium.merge_client import BackingOff, MergeClient, Misconfigured, RateLimited, Transient
 
 from . import health
 from .choices import Category, Cause, Health, IncidentKind, Trigger
@@ -44,6 +44,9 @@ def poll_linked_accounts() -> PollResult:
                 recovered = _recovered(
                     client, [i for i in ours.values() if Health(i.health).needs_action], needing
                 )
+        except BackingOff:
+            result.merge_down = True  # the fleet just had many failures: this tick asks nothing
+            return result
         except Misconfigured as error:
             health.open_platform_incident(str(error), IncidentKind.API_KEY_REJECTED)
             result.api_key_rejected = True

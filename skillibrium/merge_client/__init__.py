@@ -1,9 +1,19 @@
 from .client import AccountDetails, LinkedAccountToken, MergeClient
-from .errors import AccountGone, BadRecord, MergeError, Misconfigured, RateLimited, RelinkNeeded, Transient
+from .errors import (
+    AccountGone,
+    BackingOff,
+    BadRecord,
+    MergeError,
+    Misconfigured,
+    RateLimited,
+    RelinkNeeded,
+    Transient,
+)
 
 __all__ = [
     "AccountDetails",
     "AccountGone",
+    "BackingOff",
     "BadRecord",
     "LinkedAccountToken",
     "MergeClient",

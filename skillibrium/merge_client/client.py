@@ -10,6 +10,7 @@ import orjson
 from django.conf import settings
 from django.utils import timezone
 
+from . import budget
 from .errors import AccountGone, MergeError, Misconfigured, RateLimited, RelinkNeeded, Transient
 from .pacing import RateLimiter, with_retries
 
@@ -190,12 +191,15 @@ class MergeClient:
         request = self._http.build_request(method, path, **kwargs)
         if as_organization:
             request.headers.pop("X-Account-Token", None)
+        budget.check()
         try:
             response = self._http.send(request)
         except httpx.TimeoutException:
             raise Transient("Merge did not answer in time.") from None
         except httpx.TransportError as exc:
             raise Transient(f"Merge could not be reached ({type(exc).__name__}).") from None
+        if response.status_code >= 400 and response.status_code != 429:
+            budget.record(response.status_code)
         if response.status_code == 429:
             self.rate_limited += 1
             self.limiter.pause(_retry_after(response))

@@ -23,6 +23,10 @@ class Transient(MergeError):
     """Merge is down, slow or answered garbage: retry later, change nothing meanwhile."""
 
 
+class BackingOff(MergeError):
+    """Not sent: the fleet had too many failed requests to Merge just now (see budget.py); try in a while."""
+
+
 class Misconfigured(MergeError):
     """Our own API key or request is wrong: retrying will not help."""
 

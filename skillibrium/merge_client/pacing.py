@@ -9,6 +9,11 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from .errors import RateLimited, Transient
 
 
+def wait_out(seconds: float) -> None:
+    """Every wait the client makes for Merge's sake, in one place (tests move the sandbox clock instead)."""
+    time.sleep(seconds)
+
+
 class RateLimiter:
     """A token bucket at the plan's limit, so that a sync never provokes a storm of 429s."""
 
@@ -29,7 +34,7 @@ class RateLimiter:
             wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) * self.interval
             self.tokens -= 1
         if wait:
-            time.sleep(wait)
+            wait_out(wait)
 
     def pause(self, seconds: float) -> None:
         """Merge said to wait: take every token away until then."""
@@ -51,6 +56,7 @@ def with_retries[T](call: Callable[[], T], *, attempts: int) -> T:
         retry=retry_if_exception_type((Transient, RateLimited)),
         stop=stop_after_attempt(attempts),
         wait=_wait,
+        sleep=lambda seconds: wait_out(seconds),
         reraise=True,
     )
     return retrying(call)

@@ -4,6 +4,8 @@ import threading
 from collections.abc import Iterator
 from queue import Empty, Full, Queue
 
+from django.db import connections
+
 _DONE = object()
 
 
@@ -34,6 +36,8 @@ class Prefetched[T]:
             self._queue.put(_DONE)
         except BaseException as error:  # handed to the consumer, which raises it in its own thread
             self._queue.put(error)
+        finally:
+            connections.close_all()  # this thread's own, opened by the client's fleet budget
 
     def __iter__(self) -> Iterator[T]:
         thread = threading.Thread(target=self._produce, name="merge-prefetch", daemon=True)

@@ -121,3 +121,41 @@ def test_schema_drift_adds_fields_and_unknown_enum_values(
     assert any(e["employment_status"] == "SUSPENDED" for e in results)
     parsed = sandbox.merge(account["token"]).hris.employees.list().results
     assert any(e.employment_status == "SUSPENDED" for e in parsed)
+
+
+def test_more_than_20_failed_requests_in_10_s_block_the_client_ip(
+    faults_cleared: Sandbox, account: dict[str, str]
+) -> None:
+    """Issue item 18: Merge's global limit: the 21st error response (429s aside) in a rolling 10 s from one
+    IP blocks it; while blocked every API request is answered 429; the block ends on the sandbox clock."""
+    sandbox = faults_cleared
+    sandbox.control("PUT", "/_sandbox/faults", {"ip_block": True, "ip_block_seconds": 30})
+    sandbox.control("PUT", f"/_sandbox/linked-accounts/{account['id']}/rate-limit", {"per_minute": 1})
+    assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
+    assert [sandbox.get("/hris/v1/employees", account["token"]).status_code for _ in range(25)] == [429] * 25
+    sandbox.control("PUT", f"/_sandbox/linked-accounts/{account['id']}/rate-limit", {})
+    bad = {"Authorization": "Bearer not-our-key"}
+    codes = [sandbox.http.get("/api/hris/v1/linked-accounts", headers=bad).status_code for _ in range(20)]
+    assert codes == [401] * 20 and sandbox.control("GET", "/_sandbox/ip-blocks")["blocked_seconds"] == {}
+
+    assert sandbox.http.get("/api/hris/v1/linked-accounts", headers=bad).status_code == 401
+
+    blocked = sandbox.get("/hris/v1/employees", account["token"])
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) == 30
+    assert "127.0.0.1" in sandbox.control("GET", "/_sandbox/ip-blocks")["blocked_seconds"]
+    sandbox.control("POST", "/_sandbox/clock/advance", {"seconds": 30})
+    assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
+
+
+def test_failed_requests_spread_over_more_than_10_s_do_not_block(
+    faults_cleared: Sandbox, account: dict[str, str]
+) -> None:
+    """Issue item 18: the window rolls: failures older than 10 s no longer count."""
+    sandbox = faults_cleared
+    sandbox.control("PUT", "/_sandbox/faults", {"ip_block": True})
+    bad = {"Authorization": "Bearer not-our-key"}
+    for _ in range(2):
+        for _ in range(15):
+            assert sandbox.http.get("/api/hris/v1/linked-accounts", headers=bad).status_code == 401
+        sandbox.control("POST", "/_sandbox/clock/advance", {"seconds": 10})
+    assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
