@@ -4,10 +4,10 @@ import logging
 
 from django.utils import timezone
 
-from skillibrium.merge_client import AccountGone, MergeClient, MergeError
+from skillibrium.merge_client import AccountGone, MergeError
 
 from .choices import Cause, Health
-from .models import Integration
+from .models import Integration, client_for
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +36,7 @@ def finish_pending_deletions() -> int:
 def _delete_at_merge(integration: Integration) -> str:
     """Merge's word, not its status code: the deletion counts once Merge no longer lists the account."""
     try:
-        with MergeClient(
-            category=integration.category,
-            account_token=integration.account_token,
-            account_id=integration.merge_account_id,
-        ) as client:
+        with client_for(integration) as client:
             client.delete_account()
             if client.is_listed():
                 return "Merge answered, but still lists the linked account."
