@@ -252,3 +252,20 @@ def test_item_9_mark_relinked_moves_once() -> None:
     Integration.objects.filter(pk=integration.pk).update(health=Health.HEALTHY)
     assert not relinking.mark_relinked(integration=integration, detected_by="webhook")
     assert integration.health == Health.HEALTHY
+
+
+def test_item_9_a_queued_sync_that_meets_a_relink_becomes_its_catch_up() -> None:
+    """Issue item 9, without a sandbox: a sync queued while the connection was broken, whose worker read it
+    as broken just before the relink, keeps the catch-up that joined it instead of dropping it."""
+    integration = make_integration(make_org(), health=Health.RELINK_NEEDED)
+    assert relinking.request_sync(integration, Trigger.WEBHOOK)
+    read_by_the_worker = Integration.objects.get(pk=integration.pk)
+
+    assert relinking.mark_relinked(integration=integration, detected_by="webhook")
+
+    assert len(queued(integration)) == 1  # the relink joined the queued sync
+    assert not read_by_the_worker.forget_queued_sync()
+    assert Integration.objects.get(pk=integration.pk).sync_queued == Trigger.RELINK
+    Integration.objects.filter(pk=integration.pk).update(is_paused=True)
+    assert read_by_the_worker.forget_queued_sync()
+    assert Integration.objects.get(pk=integration.pk).sync_queued == ""

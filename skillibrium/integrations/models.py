@@ -141,9 +141,16 @@ class Integration(models.Model):
             rows.update(sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested="", **started)
         return _catch_up_first(trigger, queued)
 
-    def forget_queued_sync(self) -> None:
-        """A queued sync that will not run (the integration is paused or needs a relink) is not pending."""
-        Integration.objects.filter(pk=self.pk).update(sync_queued="", sync_queued_at=None)
+    def forget_queued_sync(self, *, unless_syncable: bool = True) -> bool:
+        """A queued sync that will not run (paused, needing a relink, syncs held fleet-wide) is no longer
+        pending. With `unless_syncable`, under the row's lock: an integration relinked since this one was
+        read can sync, and nothing is forgotten (False), since the relink's catch-up joined this very sync."""
+        with transaction.atomic():
+            current = Integration.objects.select_for_update().get(pk=self.pk)
+            if unless_syncable and current.can_sync:
+                return False
+            Integration.objects.filter(pk=self.pk).update(sync_queued="", sync_queued_at=None)
+        return True
 
     def note_break(self) -> None:
         """The connection broke or was relinked: the next provisioning pass considers everyone, may hold."""

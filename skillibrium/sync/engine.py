@@ -51,11 +51,14 @@ def sync_integration(
 ) -> SyncRun | None:
     """Run one sync unless another holds the integration's sync lease; returns None when it did not run."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
+    if not integration.can_sync and not integration.forget_queued_sync():
+        # Relinked since it was read: this sync is the catch-up.
+        integration = Integration.objects.select_related("organization").get(pk=integration_id)
     held = PlatformIncident.api_key_rejected()
     if held and integration.can_sync:
         integration.defer_sync(trigger)
+        integration.forget_queued_sync(unless_syncable=False)
     if held or not integration.can_sync:
-        integration.forget_queued_sync()
         if trigger not in (Trigger.ADMIN, Trigger.CLI):
             return None
         run = SyncRun.objects.create(integration=integration, trigger=trigger)
