@@ -60,6 +60,9 @@ class Person(models.Model):
     start_date = models.DateField(null=True, blank=True)
     termination_date = models.DateField(null=True, blank=True)
     remote_was_deleted = models.BooleanField(default=False)
+    # Set while the latest complete read of the person's source left them out: when a read last saw them.
+    # Absence is no evidence of leaving: such a person waits for an admin, neither deactivated nor invited.
+    not_seen_since = models.DateTimeField(null=True, blank=True)
     user = models.OneToOneField(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )

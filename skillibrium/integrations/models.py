@@ -68,6 +68,10 @@ class Integration(models.Model):
     # Merge's modified_at of the newest record applied; the next run asks only for what changed after it.
     sync_watermark = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(default=timezone.now)
+    # Incremental reads can miss a record (a page that left it out, a list that ended early): a periodic
+    # full read compares everything, and so does the first run after a relink or a recovery. 0: only then.
+    full_read_every_days = models.PositiveSmallIntegerField(default=7)
+    last_full_read_at = models.DateTimeField(null=True, blank=True)
     # One run at a time per integration, across workers: a lease that a crashed worker lets expire.
     sync_lease_until = models.DateTimeField(null=True, blank=True)
     # The trigger of a sync asked for while another ran; that run goes round once more under this name.
@@ -94,6 +98,13 @@ class Integration(models.Model):
     @property
     def can_sync(self) -> bool:
         return not self.is_paused and not Health(self.health).needs_action
+
+    @property
+    def full_read_due(self) -> bool:
+        if self.last_full_read_at is None:
+            return True
+        every = dt.timedelta(days=self.full_read_every_days)
+        return bool(self.full_read_every_days) and timezone.now() >= self.last_full_read_at + every
 
     @property
     def status_label(self) -> str:

@@ -385,7 +385,13 @@ def _release_held(organization: Organization, today: dt.date, policy: Provisioni
     )
     released = []
     for held in pending:
-        if not _still_needed(writes.candidates([held.person])[0], held.kind, today, policy):
+        candidate = writes.candidates([held.person])[0]
+        if held.reason == HoldReason.NOT_SEEN:
+            # Released when a read sees the person again (or nobody has access left to lose).
+            still_needed = candidate.not_seen and candidate.user_active
+        else:
+            still_needed = _still_needed(candidate, held.kind, today, policy)
+        if not still_needed:
             held.status, held.decided_at = HoldStatus.RELEASED, timezone.now()
             released.append(held)
     HeldChange.objects.bulk_update(released, ["status", "decided_at"])

@@ -52,6 +52,7 @@ class HoldReason(models.TextChoices):
     RECONNECTION_REVIEW = "reconnection_review", "Review after reconnection"
     NEW_EVIDENCE = "new_evidence", "New evidence since a rejection"
     EMAIL_TAKEN = "email_taken", "The address belongs to another user"
+    NOT_SEEN = "not_seen", "Not seen at the source"
 
 
 class HoldStatus(models.TextChoices):

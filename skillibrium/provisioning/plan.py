@@ -35,6 +35,8 @@ class Candidate:
     termination_date: dt.date | None = None
     start_date: dt.date | None = None
     remote_was_deleted: bool = False
+    # Left out of the latest complete read of the source: no evidence of leaving, but no grounds for access.
+    not_seen: bool = False
     user_id: int | None = None
     user_active: bool = False
     user_is_admin: bool = False
@@ -69,7 +71,11 @@ class Candidate:
             location=self.location if "location" in supplied else None,
         )
         return (
-            bool(self.email) and admitted and not self.leaving_evidence(today) and self.is_due(policy, today)
+            bool(self.email)
+            and admitted
+            and not self.not_seen
+            and not self.leaving_evidence(today)
+            and self.is_due(policy, today)
         )
 
     def is_due(self, policy: Admits, today: dt.date) -> bool:

@@ -5,6 +5,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
@@ -53,6 +54,7 @@ def candidates(people: list[Person]) -> list[Candidate]:
                 start_date=p.start_date,
                 remote_was_deleted=p.remote_was_deleted,
                 source_category=p.source_category,
+                not_seen=p.not_seen_since is not None,
                 user_id=user.pk if user else None,
                 user_active=bool(user and user.is_active),
                 user_is_admin=bool(
@@ -94,6 +96,7 @@ _CANDIDATE_COLUMNS = (
     "start_date",
     "remote_was_deleted",
     "source_category",
+    "not_seen_since",
     "user_id",
     "user__is_active",
     "user__first_name",
@@ -129,7 +132,8 @@ def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple
 
 def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
     organization_id = rows[0][1]
-    unlinked = {r[2] for r in rows if r[13] is None and r[2]}
+    user_at = _CANDIDATE_COLUMNS.index("user_id")
+    unlinked = {r[2] for r in rows if r[user_at] is None and r[2]}
     by_email = _members_by_email(organization_id, unlinked)
     result = []
     for (
@@ -146,6 +150,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
         start,
         deleted,
         source,
+        not_seen_since,
         *user,
     ) in rows:
         user_id, active, user_first, user_last, user_email, member_of, role = user
@@ -166,6 +171,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
                 start_date=start,
                 remote_was_deleted=deleted,
                 source_category=source,
+                not_seen=not_seen_since is not None,
                 user_id=user_id,
                 user_active=bool(user_id and active),
                 user_is_admin=bool(role and member_of == organization_id and role == Role.ADMIN),
@@ -375,6 +381,33 @@ def _key(c: Candidate, kind: str) -> str:
 
 def _why(why: Mapping[int, str] | None, c: Candidate) -> dict[str, str]:
     return {"evidence": why[c.person_id]} if why and c.person_id in why else {}
+
+
+def hold_not_seen(
+    organization: Organization, people: list[tuple[int, str, dt.datetime]], *, run_id: int
+) -> int:
+    """People a complete read of their source left out, with when a read last saw them: an admin decides
+    (approving deactivates); a later read that sees them withdraws the question."""
+    zone = ZoneInfo(organization.time_zone)
+    last_seen = {pk: at.astimezone(zone).date().isoformat() for pk, _, at in people}
+    reason, kind = HoldReason.NOT_SEEN, ChangeKind.DEACTIVATE
+    created = HeldChange.objects.bulk_create(
+        [
+            HeldChange(
+                organization=organization,
+                person_id=pk,
+                kind=kind,
+                reason=reason,
+                run_id=run_id,
+                evidence=f"not seen at the source; last seen on {last_seen[pk]}",
+            )
+            for pk, _, _ in people
+        ],
+        ignore_conflicts=True,
+    )
+    rows = [(email, {"kind": kind, "reason": reason, "last_seen": last_seen[pk]}) for pk, email, _ in people]
+    _audit(organization, "provisioning.held", rows)
+    return len(created)
 
 
 def record_kept_admins(organization: Organization, people: list[Candidate]) -> None:

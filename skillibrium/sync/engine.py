@@ -23,7 +23,7 @@ from skillibrium.integrations.relink import request_sync
 from skillibrium.merge_client import BadRecord, MergeClient, MergeError, RelinkNeeded
 from skillibrium.provisioning.apply import Changes, Streaming, provision_organization, reviews_after_break
 
-from . import mapping
+from . import mapping, reconcile
 from .employments import apply_employment_changes, newest_stamp
 from .models import RunStatus, SyncRun
 from .prefetch import Prefetched
@@ -120,8 +120,12 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         try:
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
+            full_read = _reads_everything(integration, Trigger(run.trigger), reported)
+            run.modified_after = None if full_read else run.modified_after
             streaming = _streaming(integration, reported, hold_for_review=hold_for_review)
-            newest = _fetch(client, integration, run, progress=progress, provision=streaming)
+            newest = _fetch(
+                client, integration, run, progress=progress, provision=streaming, full_read=full_read
+            )
             if run.created or run.updated:
                 resolve_references(integration)
         except MergeError as error:
@@ -139,7 +143,9 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
     if integration.rekey_from_account:
         integration.rekey_from_account = ""
         integration.save(update_fields=["rekey_from_account"])
-    full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling))
+    if full_read:
+        _sweep(integration, run)
+    full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling)) or full_read
     _provision(
         integration,
         run,
@@ -149,6 +155,38 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
     )
     integration.break_considered()
     return run.finish(RunStatus.SUCCEEDED)
+
+
+def _reads_everything(integration: Integration, trigger: Trigger, reported: object) -> bool:
+    """Without a watermark there is nothing to read after. Otherwise, while the source reports no problem,
+    everything is read (and compared) on the catch-up after a relink, on the first run after a break or a
+    recovery, and when the organization's full read is due (weekly by default)."""
+    if integration.sync_watermark is None:
+        return True
+    if reported is not None:
+        return False
+    after_break = (
+        trigger == Trigger.RELINK or integration.provisioning_pending or bool(integration.break_noted_at)
+    )
+    return after_break or integration.full_read_due
+
+
+def _sweep(integration: Integration, run: SyncRun) -> None:
+    """The read ended with a null `next` and no page failed: whom it left out is not seen at the source."""
+    swept = reconcile.sweep(integration, run)
+    if not swept.trusted:
+        run.warnings.append(
+            f"The full read left out {swept.not_seen} people: too many to be leavers, so the list is doubted"
+            " and nobody was marked; the next run reads everything again."
+        )
+        return
+    if swept.not_seen:
+        run.warnings.append(
+            f"{swept.not_seen} people were not seen at the source; {swept.held} with access wait for review"
+            " (absence deactivates nobody)."
+        )
+    integration.last_full_read_at = run.started_at
+    integration.save(update_fields=["last_full_read_at"])
 
 
 def _streaming(integration: Integration, reported: object, *, hold_for_review: bool) -> Streaming | None:
@@ -258,15 +296,19 @@ def _fetch(
     extend_lease: bool = True,
     progress: Progress | None = None,
     provision: Streaming | None = None,
+    full_read: bool = False,
 ) -> dt.datetime | None:
+    """`full_read`: everything, not only what changed after the watermark, each record marked as seen."""
     path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
-    if integration.sync_watermark:
-        params["modified_after"] = integration.sync_watermark.isoformat()
+    since = None if full_read else integration.sync_watermark
+    if since:
+        params["modified_after"] = since.isoformat()
     newest = integration.sync_watermark
     # A first load grows the tables as it goes: the lookups stay index lookups.
     statistics = StatisticsAsTablesGrow(Person, SourceIdentity)
     rows: dict[str, mapping.Mapped] = {}  # a few pages, written together: fewer, larger statements
+    unusable: list[str] = []  # ids of records that could not be mapped: at the source all the same
     names: Groups | None = None
 
     def write() -> None:
@@ -280,9 +322,13 @@ def _fetch(
             result = upsert_page(
                 integration, list(rows.values()), run_id=run.pk, names=names, users_for=users_for
             )
+            if full_read:
+                reconcile.mark_seen(integration, [*rows, *unusable], run_id=run.pk)
+            reconcile.seen_again(integration.organization_id, result.people)
             if provision:
                 provision(result.people)
         rows.clear()
+        unusable.clear()
         run.created += result.created
         run.updated += result.updated
         run.unchanged += result.unchanged
@@ -298,6 +344,8 @@ def _fetch(
         run.pages += 1
         for record, error in page.rejected:
             run.skip(record, error)
+            if isinstance(record, dict) and record.get("id"):
+                unusable.append(str(record["id"]))
         for mapped in page.rows:
             rows[mapped.merge_id] = mapped
             status = mapped.person["employment_status"]
@@ -309,14 +357,14 @@ def _fetch(
         # each page as it arrives, so that little is left to do once the last one is in.
         if len(rows) >= WRITE_BATCH or (rows and not pages.ready):
             write()
-    if rows:
+    if rows or unusable:
         write()
     run.warnings += [
         f"Employment status {status!r} is unknown to Skillibrium ({count} records): treated as not active, "
         "so nobody is invited or reactivated on it (nor deactivated)."
         for status, count in sorted(unknown.items())
     ]
-    if integration.category == Category.HRIS and integration.sync_watermark:
+    if integration.category == Category.HRIS and since:
         newest = _fetch_employment_changes(client, integration, run, newest, provision)
     return newest
 
