@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import Role, User
+from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration
@@ -20,7 +22,7 @@ from skillibrium.sync import reconcile
 from skillibrium.sync.engine import _reads_everything
 from skillibrium.sync.models import RunStatus, SyncRun
 
-from .factories import make_integration, make_org, make_user
+from .factories import make_integration, make_org, make_user, signed_in
 from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +216,28 @@ def test_item_7_the_sweep_is_set_based_whatever_the_number_left_out() -> None:
     few, many = swept(2), swept(40)
     assert few[0] == many[0]
     assert (many[1].not_seen, many[1].held, many[1].trusted) == (40, 40, True)
+
+
+def test_item_7_admins_set_how_often_the_full_read_runs() -> None:
+    """Issue item 7: the schedule is a setting of the integration, admins only, scoped to the organization."""
+    organization = make_org()
+    admin = make_user(organization, role=Role.ADMIN)
+    integration = make_integration(organization)
+    url = reverse("integrations:full_read_policy", args=[integration.pk])
+    other_admin = make_user(make_org(), role=Role.ADMIN)
+
+    refused = signed_in(make_user(organization)).post(url, {"full_read_every_days": 1})
+    elsewhere = signed_in(other_admin).post(url, {"full_read_every_days": 1})
+    bad = signed_in(admin).post(url, {"full_read_every_days": 91})
+    integration.refresh_from_db()
+    assert (refused.status_code, elsewhere.status_code, bad.status_code) == (403, 404, 302)
+    assert integration.full_read_every_days == 7
+
+    signed_in(admin).post(url, {"full_read_every_days": 1})
+    integration.refresh_from_db()
+    assert integration.full_read_every_days == 1
+    assert AuditEntry.objects.filter(
+        action="integration.full_read_policy", organization=organization
+    ).exists()
+    page = signed_in(admin).get(reverse("integrations:edit", args=[integration.pk]))
+    assert b"Full compare" in page.content and b"No full compare yet" in page.content

@@ -110,6 +110,28 @@ def rotation_policy(request: HttpRequest, membership: Membership, pk: int) -> Ht
     return back_to_edit(integration)
 
 
+class FullReadForm(forms.Form):
+    full_read_every_days = forms.IntegerField(min_value=0, max_value=90)
+
+
+@require_POST
+@admin_view
+def full_read_policy(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """How often a sync reads everything to find what incremental reads missed (0: only after a break)."""
+    integration = _integration(membership, pk)
+    form = FullReadForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Enter a number of days from 0 to 90; the full-read schedule was not changed."
+        )
+        return back_to_edit(integration)
+    integration.full_read_every_days = form.cleaned_data["full_read_every_days"]
+    integration.save(update_fields=["full_read_every_days"])
+    _audit(membership, integration, "integration.full_read_policy", days=integration.full_read_every_days)
+    messages.success(request, "Full-read schedule saved.")
+    return back_to_edit(integration)
+
+
 class DelegateForm(forms.Form):
     email = forms.EmailField()
     days = forms.IntegerField(min_value=1, max_value=delegation.MAX_DAYS, initial=7)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("integrations/<int:pk>/resume/", actions.resume, name="resume"),
     path("integrations/<int:pk>/disconnect/", actions.disconnect, name="disconnect"),
     path("integrations/<int:pk>/rotation-policy/", actions.rotation_policy, name="rotation_policy"),
+    path("integrations/<int:pk>/full-read/", actions.full_read_policy, name="full_read_policy"),
     path("integrations/<int:pk>/delegate/", actions.delegate, name="delegate"),
     path(
         "integrations/<int:pk>/delegations/<int:delegation_id>/",
