@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import budget
-from .errors import AccountGone, MergeError, Misconfigured, RateLimited, RelinkNeeded, Transient
+from .errors import AccountGone, BackingOff, MergeError, Misconfigured, RateLimited, RelinkNeeded, Transient
 from .pacing import RateLimiter, with_retries
 
 type JSON = dict[str, Any]
@@ -161,7 +161,7 @@ class MergeClient:
         """A cheap organisation-level call: whether Merge accepts Skillibrium's API key (False if unsure)."""
         try:
             self._request("GET", "linked-accounts", params={"page_size": "1"}, as_organization=True)
-        except (Misconfigured, Transient, RateLimited):
+        except (Misconfigured, Transient, RateLimited, BackingOff):
             return False
         return True
 
