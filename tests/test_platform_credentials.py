@@ -168,3 +168,19 @@ def test_a_confirmed_disconnect_reports_success(sandbox: Sandbox) -> None:
     assert message.level_tag == "success"
     integration.refresh_from_db()
     assert integration.merge_deletion_requested_at is None and not listed_at_merge(integration)
+
+
+def test_the_fleet_poll_opens_the_one_incident_instead_of_crashing(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """Issue item 1: the fleet poll meeting a refused key opens the incident (it used to crash); "Sync now"
+    then says why it did not run, without asking Merge."""
+    integration = linked(sandbox)
+    settings.MERGE_API_KEY = "a-revoked-key"
+
+    poll = monitor.poll_linked_accounts()
+    asked = sync(integration, Trigger.ADMIN)
+
+    assert poll.api_key_rejected and PlatformIncident.current(IncidentKind.API_KEY_REJECTED) is not None
+    assert asked.status == RunStatus.PAUSED and "API key" in asked.error and asked.requests == 0
+    assert (integration.health, integration.cause) == (Health.HEALTHY, Cause.NONE)
