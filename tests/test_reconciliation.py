@@ -115,6 +115,11 @@ def test_item_7_with_deletion_detection_off_a_deleted_person_waits_for_review_ne
     held = HeldChange.objects.filter(reason=HoldReason.NOT_SEEN, status=HoldStatus.PENDING)
     assert held.count() == 2
     assert held.first().evidence == f"not seen at the source; last seen on {first_seen.date().isoformat()}"
+    my_org = signed_in(admin).get(reverse("directory:my_org"))
+    assert my_org.content.count(b"Not seen at the source since") == 2
+    queue = signed_in(admin).get(reverse("provisioning:review"))
+    assert queue.content.count(b"Not seen at the source") == 2
+    assert queue.content.count(f"last seen on {first_seen.date().isoformat()}".encode()) == 2
 
     decide = review.decide
     decide(
