@@ -9,6 +9,7 @@ import itertools
 import orjson
 from django.conf import settings
 from django.test import Client
+from django_tasks_db.models import DBTaskResult
 
 from skillibrium.accounts.models import Membership, Organization, Role, SSOConfiguration, SSODomain, User
 from skillibrium.accounts.saml import new_service_provider_keys
@@ -49,6 +50,16 @@ def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def queued_syncs(integration: Integration | None = None) -> list[DBTaskResult]:
+    """The syncs waiting in the task queue, of one integration or of all, oldest first."""
+    tasks = DBTaskResult.objects.ready().filter(task_path__endswith=".sync_linked_account")
+    return [
+        task
+        for task in tasks.order_by("enqueued_at")
+        if integration is None or task.args_kwargs["args"][0] == integration.pk
+    ]
 
 
 def merge_signature(raw: bytes, key: str | None = None) -> str:

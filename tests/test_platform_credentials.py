@@ -6,7 +6,6 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from django_tasks_db.models import DBTaskResult
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import Role, User
@@ -19,7 +18,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus
 from skillibrium.sync.tasks import queue_due_syncs
 
-from .factories import make_org, make_user
+from .factories import make_org, make_user, queued_syncs
 from .sandboxed import Sandbox, link, sync
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +30,8 @@ def linked(sandbox: Sandbox) -> Integration:
     return integration
 
 
-def queued_syncs() -> set[int]:
-    tasks = DBTaskResult.objects.filter(task_path__endswith=".sync_linked_account")
-    return {task.args_kwargs["args"][0] for task in tasks}
+def queued_ids() -> set[int]:
+    return {task.args_kwargs["args"][0] for task in queued_syncs()}
 
 
 def test_a_rejected_api_key_is_one_platform_incident_and_heals_by_itself(
@@ -61,7 +59,7 @@ def test_a_rejected_api_key_is_one_platform_incident_and_heals_by_itself(
     incident = PlatformIncident.objects.get()
     assert (incident.kind, incident.ended_at) == (IncidentKind.API_KEY_REJECTED, None)
     assert [r.levelno for r in caplog.records if "API key" in r.getMessage()] == [logging.ERROR]
-    assert queue_due_syncs() == 0 and queued_syncs() == set()
+    assert queue_due_syncs() == 0 and queued_ids() == set()
     staff = User.objects.create_user("ops@skillibrium.example", "x", is_staff=True)
     client = Client()
     client.force_login(staff)
@@ -72,7 +70,7 @@ def test_a_rejected_api_key_is_one_platform_incident_and_heals_by_itself(
 
     incident.refresh_from_db()
     assert incident.ended_at is not None
-    assert {first.pk, second.pk} <= queued_syncs()
+    assert {first.pk, second.pk} <= queued_ids()
     assert sync(first).status == RunStatus.SUCCEEDED and first.health == Health.HEALTHY
     assert mail.outbox == []
 

@@ -17,7 +17,7 @@ from skillibrium.sync.engine import sync_integration
 from skillibrium.sync.models import RunStatus, SyncRun
 from skillibrium.sync.tasks import sync_linked_account
 
-from .factories import make_integration, make_org, signed
+from .factories import make_integration, make_org, queued_syncs, signed
 from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link
 
@@ -39,19 +39,10 @@ def linked(sandbox: Sandbox, size: int = 10) -> tuple[Integration, object, dict[
     return integration, admin, tenant
 
 
-def queued(integration: Integration) -> list[DBTaskResult]:
-    """The syncs of this integration waiting in the task queue."""
-    return [
-        task
-        for task in DBTaskResult.objects.ready().filter(task_path__endswith="sync_linked_account")
-        if task.args_kwargs["args"][0] == integration.pk
-    ]
-
-
 def work_off(integration: Integration, committed: Callable[..., Any]) -> list[SyncRun]:
     """What a worker does with the queued syncs (and any they queue), in this process."""
     runs = []
-    while tasks := queued(integration):
+    while tasks := queued_syncs(integration):
         for task in tasks:
             DBTaskResult.objects.filter(pk=task.pk).update(status="SUCCESSFUL")
             with committed(execute=True):
@@ -84,7 +75,7 @@ def test_item_10_a_burst_of_webhooks_queues_one_sync(
         for n in range(50):
             deliver(client, "Employee.changed", integration.merge_account_id, f"employee-{n}")
 
-    assert len(queued(integration)) == 1
+    assert len(queued_syncs(integration)) == 1
     runs = work_off(integration, django_capture_on_commit_callbacks)
     assert [run.trigger for run in runs] == [Trigger.WEBHOOK] and runs[0].created == 3
     assert sum(run.requests for run in runs) <= 8, [run.requests for run in runs]
@@ -112,7 +103,9 @@ def test_item_10_requests_during_a_run_make_it_go_round_once_more(
         )
 
     assert first is not None and first.created == 1
-    assert [task.args_kwargs["args"] for task in queued(integration)] == [[integration.pk, Trigger.WEBHOOK]]
+    assert [task.args_kwargs["args"] for task in queued_syncs(integration)] == [
+        [integration.pk, Trigger.WEBHOOK]
+    ]
     assert [run.status for run in work_off(integration, django_capture_on_commit_callbacks)] == [
         RunStatus.SUCCEEDED
     ]
@@ -198,7 +191,7 @@ def test_item_9_the_admin_relink_and_the_webhook_together_queue_one_catch_up(
         )
     with django_capture_on_commit_callbacks(execute=True):
         deliver(Client(), "LinkedAccount.linked", integration.merge_account_id)
-    assert len(queued(integration)) == 1
+    assert len(queued_syncs(integration)) == 1
     runs = work_off(integration, django_capture_on_commit_callbacks)
 
     integration.refresh_from_db()
@@ -214,14 +207,16 @@ def test_item_10_request_sync_queues_once_until_a_run_starts() -> None:
     assert relinking.request_sync(integration, Trigger.WEBHOOK)
     assert not relinking.request_sync(integration, Trigger.SCHEDULE)
     assert not relinking.request_sync(integration, Trigger.RELINK)
-    assert [task.args_kwargs["args"] for task in queued(integration)] == [[integration.pk, Trigger.WEBHOOK]]
+    assert [task.args_kwargs["args"] for task in queued_syncs(integration)] == [
+        [integration.pk, Trigger.WEBHOOK]
+    ]
     assert integration.take_sync_lease(300, trigger=Trigger.WEBHOOK) == Trigger.RELINK
     integration.release_sync_lease()
     assert relinking.request_sync(integration, Trigger.WEBHOOK)
     lost = timezone.now() - relinking.QUEUED_SYNC_EXPIRES - dt.timedelta(seconds=1)
     Integration.objects.filter(pk=integration.pk).update(sync_queued_at=lost)
     assert relinking.request_sync(integration, Trigger.WEBHOOK)
-    assert len(queued(integration)) == 3
+    assert len(queued_syncs(integration)) == 3
 
 
 def test_item_10_a_request_while_a_run_holds_the_lease_is_kept_for_it() -> None:
@@ -234,7 +229,7 @@ def test_item_10_a_request_while_a_run_holds_the_lease_is_kept_for_it() -> None:
     assert not relinking.request_sync(integration, Trigger.RELINK)
     assert not relinking.request_sync(integration, Trigger.WEBHOOK)
 
-    assert queued(integration) == []
+    assert queued_syncs(integration) == []
     assert integration.release_sync_lease() == Trigger.RELINK
 
 
@@ -247,7 +242,9 @@ def test_item_9_mark_relinked_moves_once() -> None:
     assert not relinking.mark_relinked(integration=integration, detected_by="poll")
 
     assert integration.health == Health.CATCHING_UP and integration.break_noted_at is not None
-    assert [task.args_kwargs["args"] for task in queued(integration)] == [[integration.pk, Trigger.RELINK]]
+    assert [task.args_kwargs["args"] for task in queued_syncs(integration)] == [
+        [integration.pk, Trigger.RELINK]
+    ]
     assert integration.events.filter(to_health=Health.CATCHING_UP).count() == 1
     Integration.objects.filter(pk=integration.pk).update(health=Health.HEALTHY)
     assert not relinking.mark_relinked(integration=integration, detected_by="webhook")
@@ -263,7 +260,7 @@ def test_item_9_a_queued_sync_that_meets_a_relink_becomes_its_catch_up() -> None
 
     assert relinking.mark_relinked(integration=integration, detected_by="webhook")
 
-    assert len(queued(integration)) == 1  # the relink joined the queued sync
+    assert len(queued_syncs(integration)) == 1  # the relink joined the queued sync
     assert not read_by_the_worker.forget_queued_sync()
     assert Integration.objects.get(pk=integration.pk).sync_queued == Trigger.RELINK
     Integration.objects.filter(pk=integration.pk).update(is_paused=True)

@@ -6,14 +6,13 @@ from typing import Any
 import orjson
 import pytest
 from django.test import Client
-from django_tasks_db.models import DBTaskResult
 from pytest_django.fixtures import Settings
 
 from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration, WebhookDelivery
 from skillibrium.integrations.webhooks import signature_is_valid
 
-from .factories import make_integration, make_org, merge_signature
+from .factories import make_integration, make_org, merge_signature, queued_syncs
 
 KEY = "unit-test-webhook-key"
 URL = "/webhooks/merge/"
@@ -38,14 +37,9 @@ def deliver(raw: bytes, signature: str | None = None) -> tuple[int, str]:
     return response.status_code, str(response.json()["detail"])
 
 
-def queued_syncs(integration: Integration) -> list[str]:
+def queued_triggers(integration: Integration) -> list[str]:
     """The triggers of the syncs waiting in the task queue for this integration."""
-    triggers = []
-    for task in DBTaskResult.objects.filter(task_path__endswith=".sync_linked_account"):
-        arguments = [*task.args_kwargs["args"], *task.args_kwargs["kwargs"].values()]
-        if arguments and arguments[0] == integration.pk:
-            triggers += [str(a) for a in arguments[1:]]
-    return triggers
+    return [str(task.args_kwargs["args"][1]) for task in queued_syncs(integration)]
 
 
 def test_the_signature_is_merges_hmac_of_the_raw_body() -> None:
@@ -66,7 +60,7 @@ def test_a_forged_delivery_is_refused_and_changes_nothing() -> None:
     assert deliver(raw, signature=merge_signature(raw, key="guessed")) == (401, "Invalid signature.")
 
     assert Integration.objects.get(pk=integration.pk).health == Health.HEALTHY
-    assert not WebhookDelivery.objects.exists() and queued_syncs(integration) == []
+    assert not WebhookDelivery.objects.exists() and queued_triggers(integration) == []
 
 
 @pytest.mark.django_db
@@ -84,7 +78,7 @@ def test_a_delivery_merge_retries_is_processed_once() -> None:
     assert deliver(raw) == (200, "Accepted.")
     assert deliver(raw) == (200, "Already processed.")
 
-    assert queued_syncs(integration) == ["webhook"]
+    assert queued_triggers(integration) == ["webhook"]
     assert WebhookDelivery.objects.get().event == "LinkedAccount.sync_completed"
 
 
@@ -94,7 +88,7 @@ def test_a_delivery_for_an_account_we_do_not_hold_is_acknowledged_and_ignored() 
 
     assert deliver(body("Issue.new", "someone-elses-account")) == (200, "Unknown linked account; ignored.")
 
-    assert queued_syncs(integration) == []
+    assert queued_triggers(integration) == []
 
 
 @pytest.mark.django_db
@@ -106,7 +100,7 @@ def test_change_and_issue_events_queue_a_sync(event: str) -> None:
 
     assert deliver(body(event, integration.merge_account_id)) == (200, "Accepted.")
 
-    assert queued_syncs(integration) == ["webhook"]
+    assert queued_triggers(integration) == ["webhook"]
 
 
 @pytest.mark.django_db
@@ -116,7 +110,7 @@ def test_events_that_mean_nothing_to_the_directory_queue_nothing() -> None:
     assert deliver(body("Something.new", integration.merge_account_id)) == (200, "Accepted.")
     assert deliver(body("LinkedAccount.sync_started", integration.merge_account_id)) == (200, "Accepted.")
 
-    assert queued_syncs(integration) == []
+    assert queued_triggers(integration) == []
     assert WebhookDelivery.objects.count() == 2
 
 
@@ -127,4 +121,4 @@ def test_a_paused_integration_queues_no_sync() -> None:
 
     assert deliver(body("hris.Employee.added", integration.merge_account_id)) == (200, "Accepted.")
 
-    assert queued_syncs(integration) == []
+    assert queued_triggers(integration) == []
