@@ -14,7 +14,7 @@ from pytest_django.fixtures import Settings
 from skillibrium.accounts.models import Role, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person, SourceIdentity
-from skillibrium.integrations.choices import Trigger
+from skillibrium.integrations.choices import Category, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning import review
 from skillibrium.provisioning.models import HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
@@ -246,3 +246,41 @@ def test_item_7_admins_set_how_often_the_full_read_runs() -> None:
     ).exists()
     page = signed_in(admin).get(reverse("integrations:edit", args=[integration.pk]))
     assert b"Full compare" in page.content and b"No full compare yet" in page.content
+
+
+def test_item_7_a_full_read_that_fails_marks_nobody_and_is_done_again(sandbox: Sandbox) -> None:
+    """Issue item 7: only a complete read (every page came back) sweeps; a failed one leaves everyone as
+    they were, and the next run reads everything again."""
+    integration, _, _ = linked(sandbox, size=6)
+    full_read_due(integration)
+    sandbox.control("PUT", "faults", page_fault="truncate", page_fault_remaining=1000)
+    failed = sync(integration)
+    assert failed.status == RunStatus.FAILED and failed.modified_after is None
+    assert not Person.objects.filter(not_seen_since__isnull=False).exists()
+    assert not HeldChange.objects.exists() and integration.full_read_due
+    sandbox.control("DELETE", "faults")
+    again = sync(integration)
+    assert again.status == RunStatus.SUCCEEDED and again.modified_after is None
+    assert not Person.objects.filter(not_seen_since__isnull=False).exists()
+    assert not integration.full_read_due and User.objects.filter(is_active=False).count() == 0
+
+
+def test_item_7_a_crm_user_a_page_left_out_is_found_by_the_full_read(sandbox: Sandbox) -> None:
+    """Issue item 7 for a CRM: the users list, left out of one page, then read in full."""
+    tenant = sandbox.tenant(provider="salesforce", size=6, seed=6)
+    integration, _ = link(sandbox, make_org(), tenant, Category.CRM)
+    ProvisioningPolicy.objects.create(organization=integration.organization, send_invitations=False)
+    sync(integration)
+    sandbox.control("PUT", "faults", page_size_cap=3, list_fault="omit", list_fault_model="User")
+    sandbox.control("PUT", "faults", list_fault_remaining=1)  # one page of three: two left out
+    full_read_due(integration)
+    short = sync(integration)
+    assert short.modified_after is None
+    not_seen = Person.objects.filter(organization=integration.organization, not_seen_since__isnull=False)
+    assert not_seen.count() == 2 and short.deactivated == 0
+    assert HeldChange.objects.filter(reason=HoldReason.NOT_SEEN, status=HoldStatus.PENDING).count() == 2
+    sandbox.control("PUT", "faults", list_fault=None, list_fault_remaining=0)
+    full_read_due(integration)
+    sync(integration)
+    assert not not_seen.exists()
+    assert not HeldChange.objects.filter(status=HoldStatus.PENDING).exists()
