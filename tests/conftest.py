@@ -43,6 +43,17 @@ def unpaced_merge_calls(settings: Settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def fleet_failures_of_this_test(request: pytest.FixtureRequest) -> None:
+    """Failed requests to Merge are counted for the whole fleet in the database, and a page reader thread's
+    are committed even in a test that rolls back: each test starts with no failures in the fleet's window."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from skillibrium.merge_client.models import FailedRequest
+
+    FailedRequest.objects.all().delete()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Settings) -> None:
     """Hash strength is Django's concern, not the tests'; tests sign in often and need not wait for PBKDF2."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
