@@ -126,10 +126,12 @@ def test_schema_drift_adds_fields_and_unknown_enum_values(
 def test_more_than_20_failed_requests_in_10_s_block_the_client_ip(
     faults_cleared: Sandbox, account: dict[str, str]
 ) -> None:
-    """Issue item 18: Merge's global limit: the 21st error response (429s aside) in a rolling 10 s from one
-    IP blocks it; while blocked every API request is answered 429; the block ends on the sandbox clock."""
+    """Issue item 18: Merge's global limit: the 21st error response (429s aside) in the rolling window from
+    one IP blocks it; while blocked every API request is answered 429; the block ends on the sandbox clock.
+    The window is widened from Merge's 10 s so that a slow machine still sends the 21 within it."""
     sandbox = faults_cleared
-    sandbox.control("PUT", "/_sandbox/faults", {"ip_block": True, "ip_block_seconds": 30})
+    faults = {"ip_block": True, "ip_block_seconds": 30, "ip_block_window_seconds": 600}
+    sandbox.control("PUT", "/_sandbox/faults", faults)
     sandbox.control("PUT", f"/_sandbox/linked-accounts/{account['id']}/rate-limit", {"per_minute": 1})
     assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
     assert [sandbox.get("/hris/v1/employees", account["token"]).status_code for _ in range(25)] == [429] * 25
@@ -150,12 +152,14 @@ def test_more_than_20_failed_requests_in_10_s_block_the_client_ip(
 def test_failed_requests_spread_over_more_than_10_s_do_not_block(
     faults_cleared: Sandbox, account: dict[str, str]
 ) -> None:
-    """Issue item 18: the window rolls: failures older than 10 s no longer count."""
+    """Issue item 18: the window rolls: failures older than the window (Merge's 10 s, widened here so that the
+    machine's speed plays no part) no longer count."""
     sandbox = faults_cleared
-    sandbox.control("PUT", "/_sandbox/faults", {"ip_block": True})
+    assert sandbox.control("GET", "/_sandbox/faults")["ip_block_window_seconds"] == 10
+    sandbox.control("PUT", "/_sandbox/faults", {"ip_block": True, "ip_block_window_seconds": 600})
     bad = {"Authorization": "Bearer not-our-key"}
     for _ in range(2):
         for _ in range(15):
             assert sandbox.http.get("/api/hris/v1/linked-accounts", headers=bad).status_code == 401
-        sandbox.control("POST", "/_sandbox/clock/advance", {"seconds": 10})
+        sandbox.control("POST", "/_sandbox/clock/advance", {"seconds": 600})
     assert sandbox.get("/hris/v1/employees", account["token"]).status_code == 200
