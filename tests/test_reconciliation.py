@@ -19,7 +19,6 @@ from skillibrium.integrations.models import Integration
 from skillibrium.provisioning import review
 from skillibrium.provisioning.models import HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from skillibrium.sync import reconcile
-from skillibrium.sync.engine import _reads_everything
 from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_integration, make_org, make_user, signed_in
@@ -188,9 +187,10 @@ def test_item_7_when_a_run_reads_everything(
     integration.sync_watermark = timezone.now()
     integration.provisioning_pending = pending
     integration.last_full_read_at = timezone.now() - dt.timedelta(days=days_since_full_read, seconds=1)
-    assert _reads_everything(integration, trigger, reported) is expected
+    assert reconcile.reads_everything(integration, trigger, reported) is expected
     integration.full_read_every_days = 0  # only after a relink or a recovery
-    assert _reads_everything(integration, trigger, reported) is (expected and trigger != Trigger.WEBHOOK)
+    only_after_a_break = expected and trigger != Trigger.WEBHOOK
+    assert reconcile.reads_everything(integration, trigger, reported) is only_after_a_break
 
 
 def test_item_7_the_sweep_is_set_based_whatever_the_number_left_out() -> None:

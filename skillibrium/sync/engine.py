@@ -120,7 +120,7 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         try:
             reported = _check_connection(client, integration)
             ceiling = _merge_sync_in_progress_since(client, integration)
-            full_read = _reads_everything(integration, Trigger(run.trigger), reported)
+            full_read = reconcile.reads_everything(integration, Trigger(run.trigger), reported)
             run.modified_after = None if full_read else run.modified_after
             streaming = _streaming(integration, reported, hold_for_review=hold_for_review)
             newest = _fetch(
@@ -144,7 +144,7 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         integration.rekey_from_account = ""
         integration.save(update_fields=["rekey_from_account"])
     if full_read:
-        _sweep(integration, run)
+        reconcile.sweep_run(integration, run)
     full_pass = health.record_success(integration, watermark=_watermark(newest, ceiling)) or full_read
     _provision(
         integration,
@@ -155,38 +155,6 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
     )
     integration.break_considered()
     return run.finish(RunStatus.SUCCEEDED)
-
-
-def _reads_everything(integration: Integration, trigger: Trigger, reported: object) -> bool:
-    """Without a watermark there is nothing to read after. Otherwise, while the source reports no problem,
-    everything is read (and compared) on the catch-up after a relink, on the first run after a break or a
-    recovery, and when the organization's full read is due (weekly by default)."""
-    if integration.sync_watermark is None:
-        return True
-    if reported is not None:
-        return False
-    after_break = (
-        trigger == Trigger.RELINK or integration.provisioning_pending or bool(integration.break_noted_at)
-    )
-    return after_break or integration.full_read_due
-
-
-def _sweep(integration: Integration, run: SyncRun) -> None:
-    """The read ended with a null `next` and no page failed: whom it left out is not seen at the source."""
-    swept = reconcile.sweep(integration, run)
-    if not swept.trusted:
-        run.warnings.append(
-            f"The full read left out {swept.not_seen} people: too many to be leavers, so the list is doubted"
-            " and nobody was marked; the next run reads everything again."
-        )
-        return
-    if swept.not_seen:
-        run.warnings.append(
-            f"{swept.not_seen} people were not seen at the source; {swept.held} with access wait for review"
-            " (absence deactivates nobody)."
-        )
-    integration.last_full_read_at = run.started_at
-    integration.save(update_fields=["last_full_read_at"])
 
 
 def _streaming(integration: Integration, reported: object, *, hold_for_review: bool) -> Streaming | None:
@@ -309,6 +277,7 @@ def _fetch(
     statistics = StatisticsAsTablesGrow(Person, SourceIdentity)
     rows: dict[str, mapping.Mapped] = {}  # a few pages, written together: fewer, larger statements
     unusable: list[str] = []  # ids of records that could not be mapped: at the source all the same
+    watch_returns = reconcile.anyone_not_seen(integration.organization_id)
     names: Groups | None = None
 
     def write() -> None:
@@ -322,9 +291,13 @@ def _fetch(
             result = upsert_page(
                 integration, list(rows.values()), run_id=run.pk, names=names, users_for=users_for
             )
+            unchanged = result.unchanged_identities
             if full_read:
-                reconcile.mark_seen(integration, [*rows, *unusable], run_id=run.pk)
-            reconcile.seen_again(integration.organization_id, result.people)
+                reconcile.mark_seen(integration, identity_ids=unchanged, merge_ids=unusable, run_id=run.pk)
+            if watch_returns:
+                reconcile.seen_again(
+                    integration.organization_id, person_ids=result.people, identity_ids=unchanged
+                )
             if provision:
                 provision(result.people)
         rows.clear()

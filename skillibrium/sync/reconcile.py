@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from skillibrium.core.bulk import update_rows
 from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
+from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning import writes
 from skillibrium.provisioning.apply import org_today
@@ -21,21 +22,35 @@ from skillibrium.provisioning.plan import trips_safeguard
 from .models import SyncRun
 
 
-def mark_seen(integration: Integration, merge_ids: list[str], *, run_id: int) -> None:
-    """Every record a full read returned, changed or not (and those it could not use: they are there)."""
+def mark_seen(
+    integration: Integration, *, identity_ids: list[int], merge_ids: list[str], run_id: int
+) -> None:
+    """What a full read returned and the page wrote nothing for (the records it wrote carry the run's id
+    already): unchanged records by their identities, and those it could not use by Merge id (they are
+    there). One statement each, none when there is nothing to mark (a first sync)."""
+    if identity_ids:
+        SourceIdentity.objects.filter(pk__any_of=identity_ids).update(seen_in_run=run_id)
     if merge_ids:
-        SourceIdentity.objects.filter(integration=integration, merge_id__any_of=merge_ids).exclude(
+        SourceIdentity.objects.filter(integration=integration, merge_id__any_of=merge_ids).update(
             seen_in_run=run_id
-        ).update(seen_in_run=run_id)
+        )
 
 
-def seen_again(organization_id: int, person_ids: list[int]) -> int:
-    """People a read returned are at the source: no longer "not seen", and their review is withdrawn."""
-    if not person_ids:
-        return 0
-    people = Person.objects.filter(organization_id=organization_id, pk__any_of=person_ids)
-    back = list(people.filter(not_seen_since__isnull=False).values_list("pk", flat=True))
-    return _clear(organization_id, back)
+def anyone_not_seen(organization_id: int) -> bool:
+    """Whether a run need look out for people coming back (the usual answer, no, costs one query a run)."""
+    return Person.objects.filter(organization_id=organization_id, not_seen_since__isnull=False).exists()
+
+
+def seen_again(organization_id: int, *, person_ids: list[int], identity_ids: list[int]) -> int:
+    """People a read returned (changed, or by one of their records, unchanged) are at the source: no longer
+    "not seen", and their review is withdrawn."""
+    people = Person.objects.filter(organization_id=organization_id, not_seen_since__isnull=False)
+    back: set[int] = set()
+    if person_ids:
+        back.update(people.filter(pk__any_of=person_ids).values_list("pk", flat=True))
+    if identity_ids:
+        back.update(people.filter(identities__pk__any_of=identity_ids).values_list("pk", flat=True))
+    return _clear(organization_id, sorted(back))
 
 
 def _clear(organization_id: int, back: list[int]) -> int:
@@ -48,6 +63,38 @@ def _clear(organization_id: int, back: list[int]) -> int:
             status=HoldStatus.PENDING,
         ).update(status=HoldStatus.RELEASED, decided_at=timezone.now())
     return len(back)
+
+
+def reads_everything(integration: Integration, trigger: Trigger, reported: object) -> bool:
+    """Without a watermark there is nothing to read after. Otherwise, while the source reports no problem,
+    everything is read (and compared) on the catch-up after a relink, on the first run after a break or a
+    recovery, and when the organization's full read is due (weekly by default)."""
+    if integration.sync_watermark is None:
+        return True
+    if reported is not None:
+        return False
+    after_break = (
+        trigger == Trigger.RELINK or integration.provisioning_pending or bool(integration.break_noted_at)
+    )
+    return after_break or integration.full_read_due
+
+
+def sweep_run(integration: Integration, run: SyncRun) -> None:
+    """The read ended with a null `next` and no page failed: whom it left out is not seen at the source."""
+    swept = sweep(integration, run)
+    if not swept.trusted:
+        run.warnings.append(
+            f"The full read left out {swept.not_seen} people: too many to be leavers, so the list is doubted"
+            " and nobody was marked; the next run reads everything again."
+        )
+        return
+    if swept.not_seen:
+        run.warnings.append(
+            f"{swept.not_seen} people were not seen at the source; {swept.held} with access wait for review"
+            " (absence deactivates nobody)."
+        )
+    integration.last_full_read_at = run.started_at
+    integration.save(update_fields=["last_full_read_at"])
 
 
 @dataclass

@@ -40,6 +40,8 @@ class PageResult:
     updated: int = 0
     unchanged: int = 0
     people: list[int] = field(default_factory=list)  # whom the page created or changed, left to provision
+    # The identities of the records that had not changed: written nothing, so a full read marks them seen.
+    unchanged_identities: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,11 @@ def upsert_page(
     fresh = [r for r in rows if r.merge_id not in known]
     changed = [r for r in rows if r.merge_id in known and known[r.merge_id].digest != digests[r.merge_id]]
     result = PageResult(updated=len(changed), unchanged=len(rows) - len(fresh) - len(changed))
+    result.unchanged_identities = [
+        known[r.merge_id].identity_id
+        for r in rows
+        if r.merge_id in known and known[r.merge_id].digest == digests[r.merge_id]
+    ]
     now = timezone.now()
     columns = _Columns.of(integration, [*fresh, *changed], names)
     for row in [*fresh, *changed]:
