@@ -6,7 +6,7 @@ import httpx
 from django.test import Client
 
 from skillibrium.accounts.models import Organization, Role, User
-from skillibrium.directory.models import Person
+from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import relink
 from skillibrium.integrations.choices import Category, Trigger
 from skillibrium.integrations.models import Integration
@@ -85,3 +85,24 @@ def people_path(tenant: dict[str, str], person: Person | None = None) -> str:
     """The sandbox control path of a tenant's people, or of one person by their remote id."""
     base = f"tenants/{tenant['id']}/people"
     return f"{base}/{person.identities.get().remote_id}" if person else base
+
+
+def assert_matches_source(sandbox: Sandbox, integration: Integration, tenant_id: str) -> None:
+    """The directory holds exactly the source's records, and exactly its active people have active users."""
+    people, after = [], ""
+    while True:
+        page = sandbox.control("GET", f"tenants/{tenant_id}/people?limit=1000&after={after}")
+        people += page["results"]
+        if not (after := page["next_after"]):
+            break
+    identities = SourceIdentity.objects.filter(integration=integration)
+    assert identities.count() == len(people)
+    assert set(identities.values_list("remote_id", flat=True)) == {p["remote_id"] for p in people}
+    assert Person.objects.for_org(integration.organization).count() == len(people)
+    active_sources = {p["work_email"] for p in people if p["status"] == "ACTIVE" and not p["deleted"]}
+    active_users = set(
+        User.objects.filter(
+            membership__organization=integration.organization, is_active=True, person__isnull=False
+        ).values_list("email", flat=True)
+    )
+    assert active_users == active_sources

@@ -19,8 +19,7 @@ from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_org
 from .mailbox import clear_mail, sent_mail
-from .sandboxed import Sandbox, link
-from .test_sync_faults import assert_matches_source
+from .sandboxed import Sandbox, assert_matches_source, link
 
 pytestmark = pytest.mark.django_db
 

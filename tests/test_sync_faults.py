@@ -15,7 +15,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import User
-from skillibrium.directory.models import Person, SourceIdentity
+from skillibrium.directory.models import Person
 from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration, WebhookDelivery
 from skillibrium.merge_client import pacing
@@ -24,29 +24,9 @@ from skillibrium.sync.models import RunStatus, SyncRun
 
 from .conftest import ROOT
 from .factories import make_org, signed
-from .sandboxed import Sandbox, link, sync
+from .sandboxed import Sandbox, assert_matches_source, link, sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def assert_matches_source(sandbox: Sandbox, integration: Integration, tenant_id: str) -> None:
-    people, after = [], ""
-    while True:
-        page = sandbox.control("GET", f"tenants/{tenant_id}/people?limit=1000&after={after}")
-        people += page["results"]
-        if not (after := page["next_after"]):
-            break
-    identities = SourceIdentity.objects.filter(integration=integration)
-    assert identities.count() == len(people)
-    assert set(identities.values_list("remote_id", flat=True)) == {p["remote_id"] for p in people}
-    assert Person.objects.for_org(integration.organization).count() == len(people)
-    active_sources = {p["work_email"] for p in people if p["status"] == "ACTIVE" and not p["deleted"]}
-    active_users = set(
-        User.objects.filter(
-            membership__organization=integration.organization, is_active=True, person__isnull=False
-        ).values_list("email", flat=True)
-    )
-    assert active_users == active_sources
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -22,20 +22,25 @@ class Prefetched[T]:
         """Whether the next page (or the end) has already arrived."""
         return not self._queue.empty()
 
+    def _hand_over(self, item: object) -> bool:
+        """Queue an item unless the consumer has stopped (a full queue nobody reads would hold this thread,
+        and its database connection, for as long as the worker lives); returns whether it was queued."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except Full:
+                continue
+        return False
+
     def _produce(self) -> None:
         try:
             for page in self._pages:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(page, timeout=0.2)
-                        break
-                    except Full:
-                        continue
-                if self._stop.is_set():
+                if not self._hand_over(page):
                     return
-            self._queue.put(_DONE)
+            self._hand_over(_DONE)
         except BaseException as error:  # handed to the consumer, which raises it in its own thread
-            self._queue.put(error)
+            self._hand_over(error)
         finally:
             connections.close_all()  # this thread's own, opened by the client's fleet budget
 
