@@ -182,3 +182,60 @@ def test_the_fleet_poll_opens_the_one_incident_instead_of_crashing(
     assert poll.api_key_rejected and PlatformIncident.current(IncidentKind.API_KEY_REJECTED) is not None
     assert asked.status == RunStatus.PAUSED and "API key" in asked.error and asked.requests == 0
     assert (integration.health, integration.cause) == (Health.HEALTHY, Cause.NONE)
+
+
+def test_relink_integration_meeting_a_refused_api_key_opens_the_incident_and_says_it_is_ours(
+    sandbox: Sandbox, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue item 1: an admin clicking Relink Integration while Merge refuses Skillibrium's API key opens the
+    one platform incident (once, logged once at ERROR) and is told plainly that the problem is Skillibrium's
+    and being handled; the integration's health is untouched and no one is emailed."""
+    integration, admin = link(sandbox, make_org(), sandbox.tenant(size=5))
+    mail.outbox.clear()
+    settings.MERGE_API_KEY = "a-revoked-key"
+    client = Client()
+    client.force_login(admin)
+    url = reverse("integrations:relink_start", args=[integration.pk])
+
+    with caplog.at_level(logging.ERROR):
+        answers = [client.post(url), client.post(url)]
+
+    for answer in answers:
+        assert answer.status_code == 503
+        error = answer.json()["error"]
+        assert "Skillibrium" in error and "not yours" in error and "Invalid token" not in error
+    incident = PlatformIncident.objects.get()
+    assert (incident.kind, incident.ended_at) == (IncidentKind.API_KEY_REJECTED, None)
+    assert [r.levelno for r in caplog.records if "API key" in r.getMessage()] == [logging.ERROR]
+    integration.refresh_from_db()
+    assert (integration.health, integration.cause) == (Health.HEALTHY, Cause.NONE)
+    assert mail.outbox == []
+
+
+def test_disconnect_and_a_delegated_link_meeting_a_refused_api_key_say_it_is_ours(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """Issue item 1: Disconnect and sending a delegated relink link, while Merge refuses Skillibrium's API key,
+    open the one incident and tell the admin the problem is Skillibrium's, not theirs; no one is emailed."""
+    integration, admin = link(sandbox, make_org(), sandbox.tenant(size=5))
+    mail.outbox.clear()
+    settings.MERGE_API_KEY = "a-revoked-key"
+    client = Client()
+    client.force_login(admin)
+
+    sent = client.post(
+        reverse("integrations:delegate", args=[integration.pk]),
+        {"email": "it@example.com", "days": 3},
+        follow=True,
+    )
+    gone = client.post(
+        reverse("integrations:disconnect", args=[integration.pk]),
+        {"confirm": integration.provider_name},
+        follow=True,
+    )
+
+    for answer in (sent, gone):
+        [message] = list(answer.context["messages"])
+        assert "Skillibrium's problem, not yours" in str(message) and "Invalid token" not in str(message)
+    assert PlatformIncident.objects.get().kind == IncidentKind.API_KEY_REJECTED
+    assert mail.outbox == []

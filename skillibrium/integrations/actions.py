@@ -17,6 +17,7 @@ from skillibrium.merge_client import MergeError
 from . import delegation, support
 from .choices import Category, Trigger
 from .disconnect import disconnect as disconnect_integration
+from .health import for_admins
 from .models import DelegatedRelink, Integration
 from .relink import request_sync
 
@@ -155,7 +156,7 @@ def delegate(request: HttpRequest, membership: Membership, pk: int) -> HttpRespo
             membership=membership,
         )
     except MergeError as error:
-        messages.error(request, f"Merge could not create the link; nothing was sent. {error}")
+        messages.error(request, f"Merge could not create the link; nothing was sent. {for_admins(error)}")
         return back_to_edit(integration)
     messages.success(
         request, f"A relink link was sent to {sent.email}. It works until {sent.expires_at:%b %d, %H:%M} UTC."
@@ -184,7 +185,7 @@ def delegation_action(
                 integration=integration, email=sent.email, days=delegation.MAX_DAYS, membership=membership
             )
         except MergeError as error:
-            messages.error(request, f"Merge could not create a new link. {error}")
+            messages.error(request, f"Merge could not create a new link. {for_admins(error)}")
             return back_to_edit(integration)
         messages.success(
             request,

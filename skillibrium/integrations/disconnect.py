@@ -7,6 +7,7 @@ from django.utils import timezone
 from skillibrium.merge_client import AccountGone, MergeError
 
 from .choices import Cause, Health
+from .health import for_admins
 from .models import Integration, client_for
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _delete_at_merge(integration: Integration) -> str:
         pass  # Merge no longer lists it: deleted already
     except MergeError as error:
         logger.warning("integration %s: Merge did not delete the linked account: %s", integration.pk, error)
-        return str(error)
+        return for_admins(error)
     _confirmed(integration)
     return ""
 

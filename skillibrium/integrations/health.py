@@ -28,6 +28,10 @@ BACKOFF_SECONDS = (60, 120, 300, 900, 1800, 3600)
 SLOW_AFTER = dt.timedelta(days=1)
 SLOW_RETRY = dt.timedelta(hours=6)
 FLEET_PAUSE = dt.timedelta(seconds=60)
+API_KEY_REFUSED = (
+    "Merge.dev is refusing Skillibrium's own credentials just now. This is Skillibrium's problem, not yours: "
+    "your connection is fine, our team has been alerted and is fixing it. Please try again later."
+)
 
 
 def retry_delay(failures: int, failing_for: dt.timedelta) -> dt.timedelta:
@@ -44,6 +48,12 @@ def diagnose(error: MergeError) -> tuple[Health, Cause]:
     if isinstance(error, Transient | RateLimited):
         return Health.DEGRADED, Cause.MERGE_OUTAGE
     return Health.DEGRADED, Cause.OTHER
+
+
+def for_admins(error: MergeError) -> str:
+    """What an admin is told when Merge refused what they asked for: our own key refused is ours to fix (the
+    client opened the incident as Merge answered), and Merge's words about it would only mislead them."""
+    return API_KEY_REFUSED if isinstance(error, Misconfigured) else str(error)
 
 
 def record_failure(integration: Integration, error: MergeError) -> None:

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_POST
 
 from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
-from skillibrium.merge_client import MergeError
+from skillibrium.merge_client import MergeError, Misconfigured
 
 from . import relink, support
 from .causes import explain
 from .choices import Category, Trigger
+from .health import for_admins
 from .models import Integration
 from .relink import request_sync
 
@@ -97,7 +98,9 @@ def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             integration=integration.provider_slug or None,
         )
     except MergeError as error:
-        return JsonResponse({"error": f"Merge Link could not be opened: {error}"}, status=502)
+        # Our own key refused is Skillibrium's fault, not a gateway's: 503, while staff fix it.
+        status = 503 if isinstance(error, Misconfigured) else 502
+        return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
     return JsonResponse({"link_token": token})
 
 
@@ -117,7 +120,9 @@ def relink_complete(
             integration=integration, public_token=public_token, membership=membership
         )
     except MergeError as error:
-        messages.error(request, f"The relink could not be completed; nothing was changed. {error}")
+        messages.error(
+            request, f"The relink could not be completed; nothing was changed. {for_admins(error)}"
+        )
         return back
     messages.success(request, CONFIRMATIONS[Category(integration.category)])
     if not outcome.same_account:

@@ -1,4 +1,4 @@
-from .client import AccountDetails, LinkedAccountToken, MergeClient
+from .client import AccountDetails, LinkedAccountToken, MergeClient, when_api_key_refused
 from .errors import (
     AccountGone,
     BackingOff,
@@ -22,4 +22,5 @@ __all__ = [
     "RateLimited",
     "RelinkNeeded",
     "Transient",
+    "when_api_key_refused",
 ]

@@ -1,6 +1,6 @@
 """The one seam to Merge.dev: HTTP through httpx, every failure translated into merge_client.errors."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -15,6 +15,14 @@ from .errors import AccountGone, BackingOff, MergeError, Misconfigured, RateLimi
 from .pacing import RateLimiter, with_retries
 
 type JSON = dict[str, Any]
+type KeyRefused = Callable[[str], object]
+_on_key_refused: list[KeyRefused] = []
+
+
+def when_api_key_refused(callback: KeyRefused) -> None:
+    """The integrations app hands over how to open the platform incident: wherever Merge refuses our key (a
+    sync, the fleet poll, an admin's click), it opens right here, and this seam must not import that app."""
+    _on_key_refused[:] = [callback]
 
 
 @dataclass(frozen=True)
@@ -258,5 +266,8 @@ def _raise_for_status(response: httpx.Response) -> None:
     if status >= 500 or status == 408:
         raise Transient(f"Merge answered {status}: {detail}")
     if status in (401, 403):
-        raise Misconfigured(f"Merge rejected Skillibrium's API key: {detail}")
+        refused = Misconfigured(f"Merge rejected Skillibrium's API key: {detail}")
+        for callback in _on_key_refused:
+            callback(str(refused))
+        raise refused
     raise MergeError(f"Merge answered {status}: {detail}")

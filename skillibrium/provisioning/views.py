@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
+from skillibrium.integrations.health import for_admins
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeError
 
@@ -97,7 +98,7 @@ def preview(request: HttpRequest, membership: Membership, pk: int) -> HttpRespon
     try:
         result = preview_sync(integration_id=integration.pk)
     except MergeError as error:
-        messages.error(request, f"The preview could not run: {error}")
+        messages.error(request, f"The preview could not run: {for_admins(error)}")
         return redirect("provisioning:policy")
     return render(
         request,
