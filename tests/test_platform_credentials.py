@@ -215,7 +215,7 @@ def test_relink_integration_meeting_a_refused_api_key_opens_the_incident_and_say
 def test_disconnect_and_a_delegated_link_meeting_a_refused_api_key_say_it_is_ours(
     sandbox: Sandbox, settings: Settings
 ) -> None:
-    """Issue item 1: Disconnect and sending a delegated relink link, while Merge refuses Skillibrium's API key,
+    """Issue item 1: Disconnect and sending a delegated relink link, while Merge refuses our API key,
     open the one incident and tell the admin the problem is Skillibrium's, not theirs; no one is emailed."""
     integration, admin = link(sandbox, make_org(), sandbox.tenant(size=5))
     mail.outbox.clear()
