@@ -83,16 +83,23 @@ def merge_then_skillibrium_sync(stack: Stack) -> None:
     skillibrium_sync(stack)
 
 
-def emails_once(stack: Stack, subject: str, *, before: list[str]) -> int:
-    """How many more emails with this subject were sent than `before` had, once they stop arriving."""
-    count = 0
-    for _ in range(20):
-        count = stack.subjects().count(subject) - before.count(subject)
-        if count:
-            time.sleep(1)  # a second one would come right after
-            return stack.subjects().count(subject) - before.count(subject)
-        time.sleep(0.5)
-    return count
+QUIET = """
+SELECT (SELECT count(*) FROM integrations_integration WHERE sync_lease_until > now())
+     + (SELECT count(*) FROM django_tasks_database_dbtaskresult
+        WHERE status = 'RUNNING' OR (status = 'READY' AND run_after <= now()))
+     + (SELECT count(*) FROM notifications_outboxemail WHERE status = 'pending' AND next_attempt_at <= now())
+"""
+
+
+def emails_once(stack: Stack, subject: str, *, before: list[str], seconds: float = 60) -> int:
+    """How many more emails with this subject were sent than `before` had, once the product is quiet: no sync
+    running, no task due, no email waiting to go. A second alert would have been written by then."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+        while (busy := conn.execute(QUIET).fetchone()) and busy[0]:
+            assert time.monotonic() < deadline, f"the product was still busy after {seconds} seconds"
+            time.sleep(0.2)
+    return stack.subjects().count(subject) - before.count(subject)
 
 
 def open_edit_view(page: Page, category: str) -> None:
