@@ -14,7 +14,7 @@ from skillibrium.directory.models import Person
 from skillibrium.integrations import relink
 from skillibrium.integrations.choices import Cause, Health, Trigger
 from skillibrium.integrations.models import Integration
-from skillibrium.sync import engine
+from skillibrium.sync import engine, read
 from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_org
@@ -127,7 +127,7 @@ def test_a_break_at_any_phase_loses_nothing_and_deactivates_only_leavers(
     sandbox: Sandbox, settings: Settings, monkeypatch: pytest.MonkeyPatch, cause: str, phase: str
 ) -> None:
     settings.MERGE_RETRY_ATTEMPTS = 1
-    monkeypatch.setattr(engine, "WRITE_BATCH", 100)  # each page its own batch: a break can fall between them
+    monkeypatch.setattr(read, "WRITE_BATCH", 100)  # each page its own batch: a break can fall between them
     scenario = Scenario(sandbox, cause)
 
     scenario.run_through_a_break(Trigger.SCHEDULE, mid_read=phase == "while_pages_are_read")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from skillibrium.core.models import AuditEntry
 from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration
-from skillibrium.sync import engine
+from skillibrium.sync import engine, read
 from skillibrium.sync.models import RunStatus, SyncRun
 
 from .factories import make_org
@@ -36,7 +36,7 @@ def terminate_backend(pid: int) -> None:
 def test_a_connection_lost_mid_run_loses_nothing_and_the_next_run_completes(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "WRITE_BATCH", 100)  # each page its own batch: the cut falls between them
+    monkeypatch.setattr(read, "WRITE_BATCH", 100)  # each page its own batch: the cut falls between them
     tenant = sandbox.tenant(size=300, seed=61)
     integration, _ = link(sandbox, make_org(), tenant)
     sync(integration, Trigger.SETUP)

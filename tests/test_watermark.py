@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeClient, Transient
-from skillibrium.sync.engine import _merge_sync_in_progress_since, _watermark
+from skillibrium.sync.merge_status import merge_sync_in_progress_since, next_watermark
 
 # The client counts failed requests in the database, for the whole fleet (merge_client/budget.py).
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ NOON = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 def test_the_watermark_never_passes_the_start_of_a_merge_sync_in_progress(
     newest: dt.datetime | None, ceiling: dt.datetime | None, expected: dt.datetime | None
 ) -> None:
-    assert _watermark(newest, ceiling) == expected
+    assert next_watermark(newest, ceiling) == expected
 
 
 def merge_answering(*pages: list[dict[str, Any]], status: int = 200) -> MergeClient:
@@ -58,7 +58,7 @@ def status(model: str, state: str, started: dt.datetime | None) -> dict[str, Any
 
 
 def since(client: MergeClient, category: Category = Category.HRIS) -> dt.datetime | None:
-    return _merge_sync_in_progress_since(client, Integration(category=category))
+    return merge_sync_in_progress_since(client, Integration(category=category))
 
 
 def test_the_earliest_start_among_the_synced_models_still_syncing_is_the_ceiling() -> None:
