@@ -14,7 +14,7 @@ from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration, IntegrationEvent
 from skillibrium.merge_client import Transient
 from skillibrium.notifications.services import warn_lasting_degradation
-from skillibrium.provisioning.apply import leavers_waiting
+from skillibrium.provisioning.scope import leavers_waiting
 
 from .factories import make_integration, make_org, make_user, signed_in
 from .mailbox import sent_mail

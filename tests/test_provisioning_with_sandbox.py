@@ -14,8 +14,8 @@ from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
 from skillibrium.integrations import relink
 from skillibrium.integrations.choices import Trigger
-from skillibrium.provisioning.apply import org_today
 from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
+from skillibrium.provisioning.scope import org_today
 from skillibrium.sync.engine import preview_sync, sync_integration
 from skillibrium.sync.models import SyncRun
 

@@ -25,7 +25,7 @@ def remind_admins() -> int:
 @task
 def warn_lasting_degradation() -> int:
     from skillibrium.notifications.services import warn_lasting_degradation as warn
-    from skillibrium.provisioning.apply import leavers_waiting
+    from skillibrium.provisioning.scope import leavers_waiting
 
     return warn(leavers_waiting=leavers_waiting)
 

@@ -47,7 +47,7 @@ class Degradation:
 
 def degradation(integration: Integration) -> Degradation | None:
     """A degraded spell, for the card: since when, and how many deactivations it holds back."""
-    from skillibrium.provisioning.apply import leavers_waiting
+    from skillibrium.provisioning.scope import leavers_waiting
 
     spell = integration.degraded_spell
     if spell is None:

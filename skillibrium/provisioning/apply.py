@@ -2,27 +2,19 @@
 
 import dataclasses
 import datetime as dt
-from array import array
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
 from skillibrium.core.bulk import StatisticsAsTablesGrow
-from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
-from skillibrium.integrations.choices import Health
 from skillibrium.integrations.models import Integration
 
-from . import logins, writes
+from . import logins, snapshot, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from .plan import Candidate, Plan, plan_provisioning, trips_safeguard
-
-CHUNK = 2000
+from .scope import chunks_of, could_leave, healthy_people, org_today, people_of_run
 
 
 @dataclass
@@ -48,154 +40,11 @@ class Changes:
         names.extend(c.email for c in candidates[: max(0, limit - len(names))])
 
 
-def org_today(organization: Organization) -> dt.date:
-    return timezone.now().astimezone(ZoneInfo(organization.time_zone)).date()
-
-
-def could_leave(today: dt.date) -> Q:
-    """Whom a plan could deactivate: people with positive evidence and an active user, or with no user yet
-    (their email may match a member's). Everyone else is ruled out without reading them."""
-    evidence = (
-        Q(remote_was_deleted=True)
-        | Q(employment_status=EmploymentStatus.INACTIVE)
-        | Q(termination_date__lte=today)
-    )
-    return evidence & (Q(user__isnull=True) | Q(user__is_active=True))
-
-
-def leavers_waiting(integration: Integration) -> int:
-    """People of this source with positive evidence of leaving whose user is still active: the deactivations
-    an unhealthy connection holds back."""
-    today = org_today(integration.organization)
-    people = Person.objects.for_org(integration.organization).filter(source_category=integration.category)
-    return people.filter(could_leave(today), user__is_active=True).count()
-
-
-def _healthy(organization: Organization) -> QuerySet[Person]:
-    """The organization's people, but for those whose source is not healthy: nothing of theirs applies."""
-    unhealthy = Integration.objects.for_org(organization).exclude(
-        health__in=[Health.HEALTHY, Health.CATCHING_UP]
-    )
-    categories = list(unhealthy.values_list("category", flat=True))
-    return Person.objects.for_org(organization).exclude(source_category__in=categories)
-
-
 def reviews_after_break(organization_id: int) -> bool:
     """Whether the organization holds every change that follows a break for an admin's review."""
     return ProvisioningPolicy.objects.filter(
         organization_id=organization_id, review_after_reconnection=True
     ).exists()
-
-
-def _of_run(
-    people: QuerySet[Person], run_id: int, today: dt.date, *, streamed: bool, invite_days: int
-) -> tuple[array[int], array[int]]:
-    """Whom a run looks at: the people it touched, those whose termination date has come, pre-hires whose
-    invitation is due (their record need not change on that day) and those held (ids, ascending); and which
-    of them could leave. Read once, each part by its own index or scan: a chunk then costs an index lookup,
-    not this filter over the whole organization."""
-    touched = people.filter(Exists(SourceIdentity.objects.filter(person=OuterRef("pk"), seen_in_run=run_id)))
-    if streamed:
-        # Its batches were planned as they were written, all but deactivations: only those who could leave
-        # are planned again, together, so that the safeguard counts every deactivation of the run at once.
-        touched = touched.filter(could_leave(today))
-    due = people.filter(user__is_active=True, termination_date__lte=today)
-    starting = people.filter(
-        user__isnull=True, start_date__gt=today, start_date__lte=today + dt.timedelta(days=invite_days)
-    )
-    held = people.filter(Exists(HeldChange.objects.filter(person=OuterRef("pk"), status=HoldStatus.PENDING)))
-    leaving = ExpressionWrapper(could_leave(today), output_field=BooleanField())
-    # Unordered parts (SQLite allows no ORDER BY inside a UNION), ordered as a whole.
-    parts = [
-        part.annotate(leaving=leaving).order_by().values_list("pk", "leaving")
-        for part in (touched, due, starting, held)
-    ]
-    ids, leaving_ids = array("q"), array("q")
-    for pk, could in parts[0].union(*parts[1:]).order_by("pk").iterator(chunk_size=20_000):
-        ids.append(pk)
-        if could:
-            leaving_ids.append(pk)
-    return ids, leaving_ids
-
-
-def _chunks(people: QuerySet[Person], ids: array[int] | None = None) -> Iterator[list[Candidate]]:
-    """Candidates in chunks: of all these people, or only of those with `ids` among them."""
-    if ids is None:
-        yield from writes.candidate_chunks(people, CHUNK)
-        return
-    for start in range(0, len(ids), CHUNK):
-        chunk = people.filter(pk__any_of=ids[start : start + CHUNK].tolist())
-        yield from writes.candidate_chunks(chunk, CHUNK)
-
-
-@dataclass
-class Streaming:
-    """Provisions the people each batch of pages wrote while the next pages are fetched: creations,
-    reactivations and profile updates. Deactivations wait for the end of the run (provision_organization
-    with these changes), where the safeguard counts them all before any applies."""
-
-    organization: Organization
-    policy: ProvisioningPolicy
-    changes: Changes = field(default_factory=Changes)
-    # The users table grows as this runs: keep each chunk's lookups by email on the index.
-    statistics: StatisticsAsTablesGrow = field(
-        default_factory=lambda: StatisticsAsTablesGrow(User, Membership)
-    )
-
-    @classmethod
-    def start(cls, organization_id: int) -> "Streaming":
-        organization = Organization.objects.get(pk=organization_id)
-        policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
-        return cls(organization, policy)
-
-    def __call__(self, person_ids: list[int]) -> None:
-        if not person_ids:
-            return
-        today = org_today(self.organization)
-        people = _healthy(self.organization).filter(pk__any_of=person_ids)
-        for candidates in _chunks(people):
-            plan = plan_provisioning(candidates, today=today, policy=self.policy, active_admins=0)
-            plan.deactivate, plan.kept_last_admin = [], []
-            _note(self.changes, plan, owners=set())
-            _apply_or_skip(self.organization, self.policy, plan, self.changes, run_id=None)
-        self.statistics.wrote(self.changes.created)
-
-    def users_for_new_people(self, people: list[Mapping[str, Any]]) -> dict[int, int | None]:
-        """Plans people about to be written for the first time (their person columns, by position), so that
-        each person row is written once, with its user if it gets one. Only people whose email no user has:
-        the others (a member to match, someone else's email) are planned by the batch's pass once written."""
-        today = org_today(self.organization)
-        taken = writes.users_with_emails(p["work_email"] for p in people if p["work_email"])
-        first: dict[str, int] = {}  # email -> the first of these people with it
-        for index, person in enumerate(people):
-            first.setdefault(person["work_email"], index)
-        planned = [i for e, i in first.items() if e and e not in taken]
-        plan = plan_provisioning(
-            [_new_candidate(people[i]) for i in planned], today=today, policy=self.policy, active_admins=0
-        )
-        _note(self.changes, plan, owners=set())
-        user_ids = writes.insert_users(self.organization, plan.create, invite=self.policy.send_invitations)
-        self.changes.created += len(user_ids)
-        self.statistics.wrote(self.changes.created)
-        users = dict(zip((c.email for c in plan.create), user_ids, strict=True))
-        return {i: users.get(people[i]["work_email"]) for i in planned}
-
-
-def _new_candidate(person: Mapping[str, Any]) -> Candidate:
-    return Candidate(
-        person_id=0,
-        email=person["work_email"],
-        first_name=person["first_name"],
-        last_name=person["last_name"],
-        employment_status=person["employment_status"],
-        employment_type=person["employment_type"],
-        department=person.get("department", ""),
-        location=person.get("location", ""),
-        termination_date=person["termination_date"],
-        start_date=person["start_date"],
-        remote_was_deleted=person["remote_was_deleted"],
-        source_category=person.get("source_category", "hris"),
-    )
 
 
 def provision_organization(
@@ -214,9 +63,9 @@ def provision_organization(
     organization = Organization.objects.get(pk=organization_id)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
     today = org_today(organization)
-    people, ids, leaving_ids = _healthy(organization), None, None
+    people, ids, leaving_ids = healthy_people(organization), None, None
     if run_id is not None and not everyone:
-        ids, leaving_ids = _of_run(
+        ids, leaving_ids = people_of_run(
             people, run_id, today, streamed=streamed is not None, invite_days=policy.invite_days_before_start
         )
     members = Membership.objects.filter(organization=organization, user__is_active=True)
@@ -226,7 +75,7 @@ def provision_organization(
         len(plan.deactivate) - len(plan.reconsidered)
         for plan in (
             _plan(c, today=today, policy=policy, active_admins=admins)
-            for c in _chunks(people.filter(could_leave(today)), leaving_ids)
+            for c in chunks_of(people.filter(could_leave(today)), leaving_ids)
         )
     )
     hold_deactivations = trips_safeguard(
@@ -240,14 +89,14 @@ def provision_organization(
     }
     changes = streamed if streamed is not None else Changes()
     created_before, statistics = changes.created, StatisticsAsTablesGrow(User, Membership)
-    for candidates in _chunks(people, ids):
+    for candidates in chunks_of(people, ids):
         plan = _plan(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
-        _note(changes, plan, owners)
+        note_plan(changes, plan, owners)
         if dry_run:
             _count_preview(changes, plan, hold_deactivations, hold_for_review)
             continue
-        _apply_or_skip(
+        apply_or_skip(
             organization,
             policy,
             plan,
@@ -290,14 +139,14 @@ def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_
         changes.deactivated += len(plan.deactivate) - len(plan.reconsidered)
 
 
-def _note(changes: Changes, plan: Plan, owners: set[int]) -> None:
+def note_plan(changes: Changes, plan: Plan, owners: set[int]) -> None:
     for kind in ("create", "reactivate", "update", "deactivate"):
         changes.add(kind, getattr(plan, kind))
     changes.kept_last_admin += [c.email for c in plan.kept_last_admin]
     changes.owner_leaving += [c.email for c in plan.deactivate if c.user_id in owners]
 
 
-def _apply_or_skip(
+def apply_or_skip(
     organization: Organization,
     policy: ProvisioningPolicy,
     plan: Plan,
@@ -385,7 +234,7 @@ def _release_held(organization: Organization, today: dt.date, policy: Provisioni
     )
     released = []
     for held in pending:
-        candidate = writes.candidates([held.person])[0]
+        candidate = snapshot.candidates([held.person])[0]
         if held.reason == HoldReason.NOT_SEEN:
             # Released when a read sees the person again (or nobody has access left to lose).
             still_needed = candidate.not_seen and candidate.user_active

@@ -6,9 +6,9 @@ from django.utils import timezone
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
 
-from . import logins, writes
-from .apply import org_today
+from . import logins, snapshot, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
+from .scope import org_today
 
 
 def decide(*, membership: Membership, held_ids: list[int] | None, approve: bool) -> int:
@@ -43,7 +43,7 @@ def decide(*, membership: Membership, held_ids: list[int] | None, approve: bool)
 
 def _apply(membership: Membership, held: HeldChange, *, invite: bool, today: object) -> bool:
     """Returns whether the change could be applied."""
-    candidate = writes.candidates([held.person])[0]
+    candidate = snapshot.candidates([held.person])[0]
     organization = membership.organization
     if held.kind == ChangeKind.CREATE and candidate.user_id is None:
         if held.reason == HoldReason.EMAIL_TAKEN and candidate.email:

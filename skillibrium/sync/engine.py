@@ -14,7 +14,8 @@ from skillibrium.integrations.choices import Health, Trigger
 from skillibrium.integrations.models import Integration, PlatformIncident, client_for
 from skillibrium.integrations.relink import request_sync
 from skillibrium.merge_client import MergeError, RelinkNeeded
-from skillibrium.provisioning.apply import Changes, Streaming, provision_organization, reviews_after_break
+from skillibrium.provisioning.apply import Changes, provision_organization, reviews_after_break
+from skillibrium.provisioning.streaming import Streaming
 
 from . import reconcile
 from .merge_status import check_connection, merge_sync_in_progress_since, next_watermark

@@ -12,7 +12,7 @@ from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import BadRecord, MergeClient
-from skillibrium.provisioning.apply import Streaming
+from skillibrium.provisioning.streaming import Streaming
 
 from . import mapping, reconcile
 from .employments import apply_employment_changes, newest_stamp

@@ -15,9 +15,9 @@ from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentit
 from skillibrium.integrations.choices import Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning import writes
-from skillibrium.provisioning.apply import org_today
 from skillibrium.provisioning.models import HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from skillibrium.provisioning.plan import trips_safeguard
+from skillibrium.provisioning.scope import org_today
 
 from .models import SyncRun
 
