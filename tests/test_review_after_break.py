@@ -14,7 +14,7 @@ from skillibrium.provisioning.review import decide
 from skillibrium.provisioning.tasks import provision_everyone
 from skillibrium.sync.models import RunStatus
 
-from .sandboxed import Sandbox, provisioned, setup, sync
+from .sandboxed import Sandbox, people_path, provisioned, setup, sync
 
 pytestmark = pytest.mark.django_db
 
@@ -50,21 +50,29 @@ def test_item_8_every_change_after_any_break_waits_for_review(
     sandbox: Sandbox, settings: Settings, broken: object, first_run: Trigger
 ) -> None:
     """Issue item 8: a relink, a Merge outage or a provider outage; then a webhook-started or scheduled run
-    (not the relink's catch-up) reads the changes: creations, deactivations and name changes are all held,
-    none applied. Once the admin has decided, later runs apply changes as usual."""
+    (not the relink's catch-up) reads the changes: creations, deactivations, name changes and profile changes
+    (a manager, a title) are all held, none applied; the directory keeps what was last applied. Once the
+    admin has approved, they apply, and later runs apply changes as usual."""
     settings.MERGE_RETRY_ATTEMPTS = 1
     integration, _admin, tenant, _ = setup(sandbox, size=12)
     organization = integration.organization
     ProvisioningPolicy.objects.update_or_create(
         organization=organization, defaults={"review_after_reconnection": True}
     )
-    leaver, renamed = provisioned(integration)[1:3]
+    leaver, renamed, promoted, boss = provisioned(integration)[1:5]
+    before = (promoted.title, promoted.manager_id)
     assert callable(broken)
     broken(sandbox, integration, tenant)
     people = f"tenants/{tenant['id']}/people"
     sandbox.control("POST", people, first_name="Ida", last_name="Rhodes")
     sandbox.control("POST", f"{people}/{leaver.identities.get().remote_id}/terminate")
     sandbox.control("PATCH", f"{people}/{renamed.identities.get().remote_id}", last_name="Renamed")
+    sandbox.control(
+        "PATCH",
+        f"{people}/{promoted.identities.get().remote_id}",
+        title="Head of Things",
+        manager=boss.identities.get().remote_id,
+    )
     sandbox.merge_sync()
 
     run = sync(integration, first_run)
@@ -79,8 +87,14 @@ def test_item_8_every_change_after_any_break_waits_for_review(
     assert User.objects.get(pk=leaver.user_id).is_active
     assert User.objects.get(pk=renamed.user_id).last_name != "Renamed"
     assert Person.objects.for_org(organization).get(last_name="Rhodes").user is None
+    promoted.refresh_from_db()
+    assert (promoted.title, promoted.manager_id) == before
+    profile = held.get(person=promoted, kind=ChangeKind.UPDATE)
+    assert "Head of Things" in profile.evidence and boss.name in profile.evidence
     decide(membership=User.objects.get(pk=integration.linked_by_id).membership, held_ids=None, approve=True)
     assert User.objects.get(pk=renamed.user_id).last_name == "Renamed"
+    promoted.refresh_from_db()
+    assert (promoted.title, promoted.manager_id) == ("Head of Things", boss.pk)
     assert not User.objects.get(pk=leaver.user_id).is_active
     sandbox.control("PATCH", f"{people}/{renamed.identities.get().remote_id}", last_name="Again")
     sandbox.merge_sync()
@@ -108,3 +122,38 @@ def test_item_8_a_policy_change_during_an_unreviewed_break_applies_nothing_first
 
     assert Person.objects.for_org(organization).get(pk=hire.pk).user is None
     assert HeldChange.objects.filter(person=hire, kind=ChangeKind.CREATE, status=HoldStatus.PENDING).exists()
+
+
+def test_item_8_a_later_run_applies_nothing_held_before_the_admin_decides(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """Issue item 8: once the run after a break has held the changes, the next routine run (the break now
+    considered) applies none of them first: the leaver stays active, the name, title and manager stay as last
+    applied, until an admin approves."""
+    settings.MERGE_RETRY_ATTEMPTS = 1
+    integration, admin, tenant, _ = setup(sandbox, size=12)
+    ProvisioningPolicy.objects.update_or_create(
+        organization=integration.organization, defaults={"review_after_reconnection": True}
+    )
+    leaver, renamed, promoted, boss = provisioned(integration)[1:5]
+    before = (promoted.title, promoted.manager_id)
+    break_by_merge_outage(sandbox, integration, tenant)
+    sandbox.control("POST", f"{people_path(tenant, leaver)}/terminate")
+    sandbox.control("PATCH", people_path(tenant, renamed), last_name="Renamed")
+    boss_id = boss.identities.get().remote_id
+    sandbox.control("PATCH", people_path(tenant, promoted), title="Head of Things", manager=boss_id)
+    sandbox.merge_sync()
+    pending = HeldChange.objects.filter(organization=integration.organization, status=HoldStatus.PENDING)
+    assert sync(integration, Trigger.WEBHOOK).status == RunStatus.SUCCEEDED and pending.count() == 3
+
+    assert sync(integration, Trigger.SCHEDULE).status == RunStatus.SUCCEEDED
+
+    assert User.objects.get(pk=leaver.user_id).is_active
+    assert User.objects.get(pk=renamed.user_id).last_name != "Renamed"
+    promoted.refresh_from_db()
+    assert (promoted.title, promoted.manager_id) == before != ("Head of Things", boss.pk)
+    assert pending.count() == 3
+    decide(membership=admin.membership, held_ids=None, approve=True)
+    assert not User.objects.get(pk=leaver.user_id).is_active
+    promoted.refresh_from_db()
+    assert (promoted.title, promoted.manager_id) == ("Head of Things", boss.pk)

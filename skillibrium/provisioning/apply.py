@@ -11,7 +11,7 @@ from skillibrium.accounts.models import Membership, Organization, Role, User
 from skillibrium.core.bulk import StatisticsAsTablesGrow
 from skillibrium.integrations.models import Integration
 
-from . import logins, snapshot, writes
+from . import logins, profiles, snapshot, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from .plan import Candidate, Plan, plan_provisioning, trips_safeguard
 from .scope import chunks_of, could_leave, healthy_people, org_today, people_of_run
@@ -186,6 +186,7 @@ def _apply(
 ) -> Changes:
     plan, changes = dataclasses.replace(plan), Changes()  # what is held leaves this copy, not the caller's
     held = _held(plan, hold_deactivations, hold_everything)
+    _keep_waiting(plan)
     writes.link_users(plan.link)
     today = org_today(organization)
     changes.held += writes.hold(organization, held, run_id=run_id, today=today, previous=plan.reconsidered)
@@ -227,6 +228,29 @@ def _held(
     return held
 
 
+KINDS = {
+    "create": ChangeKind.CREATE,
+    "reactivate": ChangeKind.REACTIVATE,
+    "deactivate": ChangeKind.DEACTIVATE,
+    "update": ChangeKind.UPDATE,
+    "change_email": ChangeKind.CHANGE_EMAIL,
+}
+
+
+def _keep_waiting(plan: Plan) -> None:
+    """A change held for review after a break waits for the admin: a later run (the break considered) takes
+    it out of its plan rather than apply it first. One query per chunk."""
+    people = [c.person_id for name in KINDS for c in getattr(plan, name)]
+    if not people:
+        return
+    held = HeldChange.objects.filter(
+        person__pk__any_of=people, status=HoldStatus.PENDING, reason=HoldReason.RECONNECTION_REVIEW
+    )
+    waiting = set(held.values_list("person_id", "kind"))
+    for name, kind in KINDS.items():
+        setattr(plan, name, [c for c in getattr(plan, name) if (c.person_id, kind) not in waiting])
+
+
 def _release_held(organization: Organization, today: dt.date, policy: ProvisioningPolicy) -> int:
     """A held deactivation is released when the person is back without leaving evidence."""
     pending = HeldChange.objects.filter(organization=organization, status=HoldStatus.PENDING).select_related(
@@ -238,6 +262,9 @@ def _release_held(organization: Organization, today: dt.date, policy: Provisioni
         if held.reason == HoldReason.NOT_SEEN:
             # Released when a read sees the person again (or nobody has access left to lose).
             still_needed = candidate.not_seen and candidate.user_active
+        elif held.kind == ChangeKind.UPDATE:
+            names = candidate.user_active and candidate.names_differ
+            still_needed = names or profiles.waiting(held)
         else:
             still_needed = _still_needed(candidate, held.kind, today, policy)
         if not still_needed:
@@ -256,6 +283,4 @@ def _still_needed(c: Candidate, kind: str, today: dt.date, policy: ProvisioningP
         return c.user_id is not None and bool(c.email) and c.email != c.user_email.lower()
     if kind == ChangeKind.CREATE:
         return c.user_id is None and c.is_admitted(policy, today)
-    if kind == ChangeKind.UPDATE:
-        return c.user_active and (c.first_name, c.last_name) != (c.user_first_name, c.user_last_name)
     return c.user_id is not None and not c.user_active and c.is_admitted(policy, today)

@@ -44,7 +44,7 @@ class ChangeKind(models.TextChoices):
     REACTIVATE = "reactivate", "Reactivate user"
     DEACTIVATE = "deactivate", "Deactivate user"
     CHANGE_EMAIL = "change_email", "Change sign-in email"
-    UPDATE = "update", "Update name"
+    UPDATE = "update", "Update name or profile"
 
 
 class HoldReason(models.TextChoices):
@@ -73,6 +73,8 @@ class HeldChange(models.Model):
     evidence = models.CharField(max_length=255, blank=True)
     # The facts decided on (Candidate.evidence_key): a rejection holds until they change.
     evidence_key = models.CharField(max_length=128, blank=True)
+    # A held profile change (profiles.py): field -> [last applied, held value]; the manager by person id.
+    profile = models.JSONField(default=dict, blank=True)
     # The rejected change this one asks about again, now that the evidence changed.
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     run = models.ForeignKey(

@@ -56,6 +56,11 @@ class Candidate:
             return f"terminated on {self.termination_date.isoformat()}"
         return ""
 
+    @property
+    def names_differ(self) -> bool:
+        """Whether the user's name is not the person's."""
+        return (self.first_name, self.last_name) != (self.user_first_name, self.user_last_name)
+
     def evidence_key(self) -> str:
         """The facts a decision on deactivating this person was about: a change in any is new evidence."""
         return (
@@ -152,7 +157,7 @@ def plan_provisioning(
                 plan.reconsidered[c.person_id] = previous[0]
         elif not c.user_active and c.is_admitted(policy, today):
             plan.reactivate.append(c)
-        elif (c.first_name, c.last_name) != (c.user_first_name, c.user_last_name) and c.user_active:
+        elif c.names_differ and c.user_active:
             plan.update.append(c)
         _follow_email(plan, c)
     return plan

@@ -6,7 +6,7 @@ from django.utils import timezone
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
 
-from . import logins, snapshot, writes
+from . import logins, profiles, snapshot, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
 from .scope import org_today
 
@@ -53,8 +53,10 @@ def _apply(membership: Membership, held: HeldChange, *, invite: bool, today: obj
     if held.kind == ChangeKind.CHANGE_EMAIL and candidate.user_id and candidate.email:
         moved, _ = logins.change_emails(organization, [candidate])
         return bool(writes.record_email_changes(organization, moved))
-    if held.kind == ChangeKind.UPDATE and candidate.user_active:
-        writes.update_profiles(organization, [candidate])
+    if held.kind == ChangeKind.UPDATE:
+        profiles.apply_held(held, actor_id=membership.user_id)
+        if candidate.user_active and candidate.names_differ:
+            writes.update_profiles(organization, [candidate])
         return True
     if held.kind == ChangeKind.REACTIVATE and candidate.user_id and not candidate.user_active:
         writes.set_active(organization, [candidate], active=True)

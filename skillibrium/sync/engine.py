@@ -105,11 +105,21 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
             full_read = reconcile.reads_everything(integration, Trigger(run.trigger), reported)
             run.modified_after = None if full_read else run.modified_after
             streaming = _streaming(integration, reported, hold_for_review=hold_for_review)
+            # What is read during a break or after one not yet reviewed: profile changes wait too.
+            held = hold_for_review or (
+                reported is not None and reviews_after_break(integration.organization_id)
+            )
             newest = read_records(
-                client, integration, run, progress=progress, provision=streaming, full_read=full_read
+                client,
+                integration,
+                run,
+                progress=progress,
+                provision=streaming,
+                full_read=full_read,
+                hold=held,
             )
             if run.created or run.updated:
-                resolve_references(integration)
+                resolve_references(integration, hold_profiles=held, run_id=run.pk)
         except MergeError as error:
             run.requests, run.rate_limited = client.requests, client.rate_limited
             health.record_failure(integration, error)

@@ -39,8 +39,10 @@ def read_records(
     progress: Progress | None = None,
     provision: Streaming | None = None,
     full_read: bool = False,
+    hold: bool = False,
 ) -> dt.datetime | None:
-    """`full_read`: everything, not only what changed after the watermark, each record marked as seen."""
+    """`full_read`: everything, not only what changed after the watermark, each record marked as seen;
+    `hold`: profile changes of users are held for review, not written."""
     path, _, extra, to_mapped = SOURCES[integration.category]
     params = {"include_deleted_data": "true", **extra}
     since = None if full_read else integration.sync_watermark
@@ -63,7 +65,12 @@ def read_records(
         with batch_transaction():
             users_for = provision.users_for_new_people if provision else None
             result = upsert_page(
-                integration, list(rows.values()), run_id=run.pk, names=names, users_for=users_for
+                integration,
+                list(rows.values()),
+                run_id=run.pk,
+                names=names,
+                users_for=users_for,
+                hold_profiles=hold,
             )
             unchanged = result.unchanged_identities
             if full_read:

@@ -3,12 +3,13 @@
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 
 from skillibrium.core.bulk import update_rows
 from skillibrium.directory.models import DirectoryGroup, GroupKind, Person, SourceIdentity
 from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import MergeClient
+from skillibrium.provisioning.profiles import hold_profile_changes, pending_profile
 
 LOOKUPS = {GroupKind.TEAM: "teams", GroupKind.GROUP: "groups", GroupKind.LOCATION: "locations"}
 CHUNK = 5000
@@ -84,13 +85,20 @@ COLUMNS = (
 )
 
 
-def resolve_references(integration: Integration) -> int:
-    """Resolve the managers that were not in the directory yet when their reports' pages were written."""
+def resolve_references(
+    integration: Integration, *, hold_profiles: bool = False, run_id: int | None = None
+) -> int:
+    """Resolve the managers that were not in the directory yet when their reports' pages were written.
+    `hold_profiles`: the changes this makes to users' profiles are held (provisioning/profiles.py); a held
+    profile is resolved again, since its manager may have arrived after its page."""
     if integration.category != "hris":
         return 0
     groups = group_names(integration)
+    unresolved = Q(person__manager__isnull=True)
+    if hold_profiles:
+        unresolved |= Q(pending_profile(OuterRef("person")))
     identities = SourceIdentity.objects.filter(integration=integration, superseded=False).filter(
-        Q(person__manager__isnull=True) & ~Q(manager_merge_id="")
+        unresolved & ~Q(manager_merge_id="")
     )
     changed_total, last_pk = 0, 0
     while True:
@@ -98,10 +106,19 @@ def resolve_references(integration: Integration) -> int:
         if not chunk:
             return changed_total
         last_pk = chunk[-1][0]
-        changed_total += _resolve_chunk(integration, groups, chunk)
+        changed_total += _resolve_chunk(
+            integration, groups, chunk, hold_profiles=hold_profiles, run_id=run_id
+        )
 
 
-def _resolve_chunk(integration: Integration, groups: Groups, chunk: list[tuple[Any, ...]]) -> int:
+def _resolve_chunk(
+    integration: Integration,
+    groups: Groups,
+    chunk: list[tuple[Any, ...]],
+    *,
+    hold_profiles: bool,
+    run_id: int | None,
+) -> int:
     managers = dict(
         SourceIdentity.objects.filter(
             integration=integration, merge_id__any_of={row[5] for row in chunk if row[5]}
@@ -113,4 +130,7 @@ def _resolve_chunk(integration: Integration, groups: Groups, chunk: list[tuple[A
         if category == integration.category and values != tuple(current):
             # A person known by two of the account's records takes the first one's values.
             changed.setdefault(person_id, (person_id, *values))
-    return update_rows(Person, RESOLVED, changed.values())
+    rows = list(changed.values())
+    if hold_profiles:
+        rows = hold_profile_changes(integration.organization_id, RESOLVED, rows, run_id=run_id)
+    return update_rows(Person, RESOLVED, rows)

@@ -13,6 +13,7 @@ from skillibrium.core.bulk import insert_rows, update_rows
 from skillibrium.directory.models import EmploymentStatus, GroupKind, Person, SourceIdentity
 from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
+from skillibrium.provisioning.profiles import hold_profile_changes
 
 from .mapping import PERSON_FIELDS, Mapped
 from .resolve import NAMED, Groups, named
@@ -130,7 +131,10 @@ def upsert_page(
     run_id: int,
     names: Groups | None = None,
     users_for: UsersForNewPeople | None = None,
+    hold_profiles: bool = False,
 ) -> PageResult:
+    """`hold_profiles`: the organization reviews what follows a break, so profile changes of its users are
+    held (provisioning/profiles.py) instead of written."""
     if integration.rekey_from_account:
         _rekey(integration, rows)
     digests = {r.merge_id: r.digest for r in rows}
@@ -164,10 +168,18 @@ def upsert_page(
         (known[r.merge_id].identity_id, *_identity_values(r, digests[r.merge_id], run_id)) for r in changed
     ]
     with transaction.atomic():
+        if hold_profiles:
+            people = hold_profile_changes(integration.organization_id, columns.fields, people, run_id=run_id)
         update_rows(Person, [*columns.fields, "updated_at"], people)
         update_rows(SourceIdentity, IDENTITY_FIELDS, identities)
         result.created, attached = _attach_fresh(
-            integration, fresh, digests, columns, run_id=run_id, users_for=users_for
+            integration,
+            fresh,
+            digests,
+            columns,
+            run_id=run_id,
+            users_for=users_for,
+            hold_profiles=hold_profiles,
         )
     result.people = [
         known[r.merge_id].person_id for r in changed if known[r.merge_id].speaks_for_person(integration)
@@ -231,6 +243,7 @@ def _attach_fresh(
     *,
     run_id: int,
     users_for: UsersForNewPeople | None,
+    hold_profiles: bool,
 ) -> tuple[int, list[int]]:
     """A new record joins the person of the same email when it is the same human: someone from another
     source, or a former record of this one (a rehire under a new id). Two current records of one source that
@@ -267,6 +280,10 @@ def _attach_fresh(
         ["organization", "source_category", *columns.fields, "user"],
         ((*person, users.get(i)) for i, person in enumerate(new_people)),
     )
+    if hold_profiles:
+        taken_over = hold_profile_changes(
+            integration.organization_id, columns.fields, taken_over, run_id=run_id
+        )
     update_rows(Person, [*columns.fields, "source_category", "updated_at"], taken_over)
     created = iter(created_ids)
     people = [owner if owner is not None else next(created) for owner in owners]
