@@ -157,3 +157,39 @@ def test_item_8_a_later_run_applies_nothing_held_before_the_admin_decides(
     assert not User.objects.get(pk=leaver.user_id).is_active
     promoted.refresh_from_db()
     assert (promoted.title, promoted.manager_id) == ("Head of Things", boss.pk)
+
+
+def test_item_8_a_rejected_change_after_a_break_is_not_applied_by_a_later_run(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """Issue item 8: the admin rejects what was held after a break (a new hire, a name change, a title); the
+    next routine run and a pass over everyone apply none of it; a later change at the source is new and
+    applies as usual."""
+    settings.MERGE_RETRY_ATTEMPTS = 1
+    integration, admin, tenant, _ = setup(sandbox, size=8)
+    organization = integration.organization
+    ProvisioningPolicy.objects.update_or_create(
+        organization=organization, defaults={"review_after_reconnection": True}
+    )
+    renamed, promoted = provisioned(integration)[1:3]
+    break_by_merge_outage(sandbox, integration, tenant)
+    sandbox.control("POST", people_path(tenant), first_name="Ida", last_name="Rhodes")
+    sandbox.control("PATCH", people_path(tenant, renamed), last_name="Renamed")
+    sandbox.control("PATCH", people_path(tenant, promoted), title="Head of Things", last_name="Promoted")
+    sandbox.merge_sync()
+    assert sync(integration, Trigger.WEBHOOK).status == RunStatus.SUCCEEDED
+    assert decide(membership=admin.membership, held_ids=None, approve=False) == 3
+
+    assert sync(integration, Trigger.SCHEDULE).status == RunStatus.SUCCEEDED
+    provision_everyone.call(organization.pk)  # a pass over everyone, as after a policy change
+
+    assert Person.objects.for_org(organization).get(last_name="Rhodes").user is None
+    assert User.objects.get(pk=renamed.user_id).last_name != "Renamed"
+    assert Person.objects.get(pk=promoted.pk).title != "Head of Things"
+    assert User.objects.get(pk=promoted.user_id).last_name != "Promoted"
+    sandbox.control("PATCH", people_path(tenant, renamed), last_name="Later")
+    sandbox.control("PATCH", people_path(tenant, promoted), title="Later Title")
+    sandbox.merge_sync()
+    sync(integration, Trigger.SCHEDULE)
+    assert User.objects.get(pk=renamed.user_id).last_name == "Later"
+    assert Person.objects.get(pk=promoted.pk).title == "Later Title"

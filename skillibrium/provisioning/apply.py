@@ -238,17 +238,25 @@ KINDS = {
 
 
 def _keep_waiting(plan: Plan) -> None:
-    """A change held for review after a break waits for the admin: a later run (the break considered) takes
-    it out of its plan rather than apply it first. One query per chunk."""
+    """A change held for review after a break waits for the admin, and one the admin rejected stays undone
+    while its facts are the same: a later run (the break considered) takes them out of its plan. One query
+    per chunk."""
     people = [c.person_id for name in KINDS for c in getattr(plan, name)]
     if not people:
         return
     held = HeldChange.objects.filter(
-        person__pk__any_of=people, status=HoldStatus.PENDING, reason=HoldReason.RECONNECTION_REVIEW
-    )
-    waiting = set(held.values_list("person_id", "kind"))
+        person__pk__any_of=people,
+        reason=HoldReason.RECONNECTION_REVIEW,
+        status__in=[HoldStatus.PENDING, HoldStatus.REJECTED],
+    ).values_list("person_id", "kind", "status", "evidence_key")
+    waiting = {(person, kind) for person, kind, status, _ in held if status == HoldStatus.PENDING}
+    rejected = {(person, kind, key) for person, kind, status, key in held if status == HoldStatus.REJECTED}
+
+    def stays(c: Candidate, kind: ChangeKind) -> bool:
+        return (c.person_id, kind) in waiting or (c.person_id, kind, c.decision_key(kind)) in rejected
+
     for name, kind in KINDS.items():
-        setattr(plan, name, [c for c in getattr(plan, name) if (c.person_id, kind) not in waiting])
+        setattr(plan, name, [c for c in getattr(plan, name) if not stays(c, kind)])
 
 
 def _release_held(organization: Organization, today: dt.date, policy: ProvisioningPolicy) -> int:

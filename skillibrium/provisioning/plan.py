@@ -61,6 +61,13 @@ class Candidate:
         """Whether the user's name is not the person's."""
         return (self.first_name, self.last_name) != (self.user_first_name, self.user_last_name)
 
+    def decision_key(self, kind: str) -> str:
+        """The facts a decision on this kind of change is about: a rejection holds until they change (the
+        leaving or returning evidence, the name, or the address)."""
+        if kind in ("deactivate", "reactivate"):
+            return self.evidence_key()
+        return f"{self.first_name} {self.last_name}"[:128] if kind == "update" else self.email
+
     def evidence_key(self) -> str:
         """The facts a decision on deactivating this person was about: a change in any is new evidence."""
         return (

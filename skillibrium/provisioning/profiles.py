@@ -3,6 +3,7 @@ break: the directory keeps what was last applied, and one held change per person
 until an admin approves them."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, OuterRef
@@ -40,11 +41,7 @@ def hold_profile_changes(
     if not rows or not held:
         return rows
     at = {name: list(fields).index(name) + 1 for name in held}
-    people = Person.objects.filter(pk__any_of=[row[0] for row in rows], user__isnull=False)
-    current = {
-        pk: (email, dict(zip(held, values, strict=True)))
-        for pk, email, *values in people.values_list("pk", "work_email", *map(_attname, held))
-    }
+    current = _current(fields, rows, held)
     if not current:
         return rows
     pending = {
@@ -58,7 +55,7 @@ def hold_profile_changes(
         if row[0] not in current:
             written.append(row)
             continue
-        before = current[row[0]][1]
+        before = current[row[0]].before
         after = {name: row[at[name]] for name in held}
         if after != before or row[0] in pending:
             existing = pending[row[0]].profile if row[0] in pending else {}
@@ -69,6 +66,28 @@ def hold_profile_changes(
         written.append(tuple(kept))
     _record(organization_id, profiles, pending, current, run_id=run_id)
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    email: str
+    name: str  # what a held name change is decided with: a rejection stays while the name is the same
+    before: dict[str, Any]  # the profile as last applied
+
+
+def _current(fields: Sequence[str], rows: list[Row], held: list[str]) -> dict[int, _Current]:
+    """The people of these rows who have a user, as they are (one query), with the name being written."""
+    people = Person.objects.filter(pk__any_of=[row[0] for row in rows], user__isnull=False)
+    columns = ("pk", "work_email", "first_name", "last_name", *map(_attname, held))
+    named = "first_name" in fields and "last_name" in fields
+    first, last = (
+        (list(fields).index("first_name") + 1, list(fields).index("last_name") + 1) if named else (0, 0)
+    )
+    written = {row[0]: f"{row[first]} {row[last]}" for row in rows} if named else {}
+    return {
+        pk: _Current(email, written.get(pk, f"{given} {family}")[:128], dict(zip(held, values, strict=True)))
+        for pk, email, given, family, *values in people.values_list(*columns)
+    }
 
 
 def _merged(existing: Profile, before: dict[str, Any], after: dict[str, Any]) -> Profile:
@@ -88,18 +107,16 @@ def _record(
     organization_id: int,
     profiles: dict[int, Profile],
     pending: dict[int, HeldChange],
-    current: dict[int, tuple[str, dict[str, Any]]],
+    current: dict[int, _Current],
     *,
     run_id: int | None,
 ) -> None:
     names = _manager_names(profiles.values())
     updated = [pending[pk] for pk in profiles if pk in pending]
     for change in updated:
-        change.profile, change.evidence = (
-            profiles[change.person_id],
-            describe(profiles[change.person_id], names),
-        )
-    HeldChange.objects.bulk_update(updated, ["profile", "evidence"])
+        change.profile, change.evidence_key = profiles[change.person_id], current[change.person_id].name
+        change.evidence = describe(change.profile, names)
+    HeldChange.objects.bulk_update(updated, ["profile", "evidence", "evidence_key"])
     new = {pk: profile for pk, profile in profiles.items() if pk not in pending and profile}
     HeldChange.objects.bulk_create(
         [
@@ -110,6 +127,7 @@ def _record(
                 reason=HoldReason.RECONNECTION_REVIEW,
                 run_id=run_id,
                 evidence=describe(profile, names),
+                evidence_key=current[pk].name,
                 profile=profile,
             )
             for pk, profile in new.items()
@@ -117,7 +135,7 @@ def _record(
         ignore_conflicts=True,
     )
     kind, reason = str(ChangeKind.UPDATE), str(HoldReason.RECONNECTION_REVIEW)
-    rows = [(current[pk][0], {"kind": kind, "reason": reason, "profile": p}) for pk, p in new.items()]
+    rows = [(current[pk].email, {"kind": kind, "reason": reason, "profile": p}) for pk, p in new.items()]
     if rows:
         writes._audit(Organization(pk=organization_id), "provisioning.held", rows)
 

@@ -184,7 +184,7 @@ def hold(
     changes = [
         (c, k, r)
         for c, k, r in changes
-        if (c.person_id, k) not in pending and (c.person_id, k, _key(c, k)) not in rejected
+        if (c.person_id, k) not in pending and (c.person_id, k, c.decision_key(k)) not in rejected
     ]
     created = HeldChange.objects.bulk_create(
         [
@@ -195,7 +195,7 @@ def hold(
                 reason=reason,
                 run_id=run_id,
                 evidence=((why or {}).get(c.person_id) or c.leaving_evidence(today))[:255],
-                evidence_key=_key(c, kind),
+                evidence_key=c.decision_key(kind),
                 previous_id=(previous or {}).get(c.person_id) if kind == ChangeKind.DEACTIVATE else None,
             )
             for c, kind, reason in changes
@@ -208,11 +208,6 @@ def hold(
         [(c.email, {"kind": str(k), "reason": str(r)} | _why(why, c)) for c, k, r in changes],
     )
     return len(created)
-
-
-def _key(c: Candidate, kind: str) -> str:
-    """The facts a decision on this change is about: the leaving evidence, or the address."""
-    return c.evidence_key() if kind == ChangeKind.DEACTIVATE else c.email
 
 
 def _why(why: Mapping[int, str] | None, c: Candidate) -> dict[str, str]:
