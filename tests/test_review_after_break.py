@@ -2,6 +2,8 @@
 for an admin, whichever run reads the changes first."""
 
 import pytest
+from django.urls import reverse
+from django.utils.html import escape
 from pytest_django.fixtures import Settings
 
 from skillibrium.accounts.models import User
@@ -54,7 +56,7 @@ def test_item_8_every_change_after_any_break_waits_for_review(
     (a manager, a title) are all held, none applied; the directory keeps what was last applied. Once the
     admin has approved, they apply, and later runs apply changes as usual."""
     settings.MERGE_RETRY_ATTEMPTS = 1
-    integration, _admin, tenant, _ = setup(sandbox, size=12)
+    integration, _admin, tenant, client = setup(sandbox, size=12)
     organization = integration.organization
     ProvisioningPolicy.objects.update_or_create(
         organization=organization, defaults={"review_after_reconnection": True}
@@ -91,6 +93,8 @@ def test_item_8_every_change_after_any_break_waits_for_review(
     assert (promoted.title, promoted.manager_id) == before
     profile = held.get(person=promoted, kind=ChangeKind.UPDATE)
     assert "Head of Things" in profile.evidence and boss.name in profile.evidence
+    queue = client.get(reverse("provisioning:review")).content.decode()
+    assert escape(f"Title: {before[0]} → Head of Things") in queue and escape(f"→ {boss.name}") in queue
     decide(membership=User.objects.get(pk=integration.linked_by_id).membership, held_ids=None, approve=True)
     assert User.objects.get(pk=renamed.user_id).last_name == "Renamed"
     promoted.refresh_from_db()
