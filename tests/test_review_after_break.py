@@ -148,7 +148,8 @@ def test_item_8_a_later_run_applies_nothing_held_before_the_admin_decides(
     sandbox.control("PATCH", people_path(tenant, promoted), title="Head of Things", manager=boss_id)
     sandbox.merge_sync()
     pending = HeldChange.objects.filter(organization=integration.organization, status=HoldStatus.PENDING)
-    assert sync(integration, Trigger.WEBHOOK).status == RunStatus.SUCCEEDED and pending.count() == 3
+    held_run = sync(integration, Trigger.WEBHOOK)
+    assert held_run.status == RunStatus.SUCCEEDED and pending.count() == held_run.held == 3
 
     assert sync(integration, Trigger.SCHEDULE).status == RunStatus.SUCCEEDED
 

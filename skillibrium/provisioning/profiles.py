@@ -31,6 +31,11 @@ def pending_profile(person: OuterRef) -> Exists:
     return Exists(HeldChange.objects.filter(person=person, kind=ChangeKind.UPDATE, status=HoldStatus.PENDING))
 
 
+def held_profiles(run_id: int) -> int:
+    """How many profile changes the run held (those it merged into a change held before are not new)."""
+    return HeldChange.objects.filter(run_id=run_id, kind=ChangeKind.UPDATE).exclude(profile={}).count()
+
+
 def hold_profile_changes(
     organization_id: int, fields: Sequence[str], rows: list[Row], *, run_id: int | None
 ) -> list[Row]:

@@ -15,6 +15,7 @@ from skillibrium.integrations.models import Integration, PlatformIncident, clien
 from skillibrium.integrations.relink import request_sync
 from skillibrium.merge_client import MergeError, RelinkNeeded
 from skillibrium.provisioning.apply import Changes, provision_organization, reviews_after_break
+from skillibrium.provisioning.profiles import held_profiles
 from skillibrium.provisioning.streaming import Streaming
 
 from . import reconcile
@@ -120,6 +121,7 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
             )
             if run.created or run.updated:
                 resolve_references(integration, hold_profiles=held, run_id=run.pk)
+            run.held = held_profiles(run.pk) if held else 0
         except MergeError as error:
             run.requests, run.rate_limited = client.requests, client.rate_limited
             health.record_failure(integration, error)
@@ -174,7 +176,8 @@ def _provision(
         hold_for_review=hold_for_review,
         streamed=streamed,
     )
-    run.provisioned, run.deactivated, run.held = changes.created, changes.deactivated, changes.held
+    run.provisioned, run.deactivated = changes.created, changes.deactivated
+    run.held += changes.held
     for email, error in changes.failed:
         run.skip({"id": email}, error)
     run.warnings += [
