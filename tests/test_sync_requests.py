@@ -120,7 +120,7 @@ def test_a_crashed_run_records_its_own_error_and_traceback(
     sandbox.control("POST", f"tenants/{tenant['id']}/people", first_name="Ada", last_name="Lovelace")
     sandbox.merge_sync()
 
-    def broken(integration: Integration) -> None:
+    def broken(integration: Integration, **_: object) -> None:
         raise ZeroDivisionError("a bug in resolving managers")
 
     monkeypatch.setattr(engine, "resolve_references", broken)
