@@ -46,15 +46,25 @@ class Sandbox:
 
 
 def link(
-    sandbox: Sandbox, organization: Organization, tenant: dict[str, Any], category: Category = Category.HRIS
+    sandbox: Sandbox,
+    organization: Organization,
+    tenant: dict[str, Any],
+    category: Category = Category.HRIS,
+    *,
+    review_first_sync: bool = False,
 ) -> tuple[Integration, User]:
+    """Linked as before the first-sync review existed, unless asked: its first sync provisions."""
     admin = make_user(organization, role=Role.ADMIN)
     token = relink.start_link(
         organization=organization, category=category, email=admin.email, integration=tenant["provider"]
     )
     public = sandbox.complete_link(token, tenant)
     integration = relink.connect(
-        organization=organization, category=category, public_token=public, membership=admin.membership
+        organization=organization,
+        category=category,
+        public_token=public,
+        membership=admin.membership,
+        review_first_sync=review_first_sync,
     )
     return integration, admin
 

@@ -60,6 +60,7 @@ def _link(
         category=category,
         public_token=public_token["public_token"],
         membership=None,
+        review_first_sync=False,  # the demo's people are provisioned by its first sync, as they always were
     )
     return tenant
 

@@ -52,3 +52,13 @@ class Trigger(models.TextChoices):
     WEBHOOK = "webhook", "Merge webhook"
     SETUP = "setup", "First sync"
     CLI = "cli", "Command line"
+
+
+class ReviewState(models.TextChoices):
+    """A new connection's first sync, reviewed before anything is provisioned ("": not reviewed, never was
+    asked to be: connections made before the review existed, seeds, relinks)."""
+
+    NONE = "", "Not reviewed"
+    PENDING = "pending", "Waiting for review"
+    DECLINED = "declined", "Declined"
+    CONFIRMED = "confirmed", "Confirmed"

@@ -10,12 +10,15 @@ from skillibrium.accounts.models import Organization
 from skillibrium.core.crypto import EncryptedTextField
 from skillibrium.merge_client import MergeClient
 
-from .choices import Category, Cause, Health, IncidentKind, Trigger
+from .choices import Category, Cause, Health, IncidentKind, ReviewState, Trigger
 
 
 class IntegrationQuerySet(models.QuerySet["Integration"]):
     def for_org(self, organization: Organization) -> Self:
         return self.filter(organization=organization)
+
+    def awaiting_review(self) -> Self:
+        return self.filter(review_state__in=[ReviewState.PENDING, ReviewState.DECLINED])
 
     def needing_action(self) -> Self:
         return self.filter(health__in=[Health.RELINK_NEEDED, Health.DISCONNECTED])
@@ -82,6 +85,16 @@ class Integration(models.Model):
     # webhooks queues one sync. Cleared when a run takes the lease.
     sync_queued = models.CharField(max_length=16, blank=True)
     sync_queued_at = models.DateTimeField(null=True, blank=True)
+    # A new connection's first sync is reviewed before it provisions anyone (review.py): while the state is
+    # pending or declined its people are read into the directory, and nobody is created, invited or changed.
+    review_state = models.CharField(max_length=16, choices=ReviewState.choices, blank=True)
+    # What confirming would do, computed by the planner at the end of each complete read while pending.
+    review_summary = models.JSONField(default=dict, blank=True)
+    review_summary_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationQuerySet.as_manager()
@@ -94,6 +107,11 @@ class Integration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_name} ({self.get_category_display()}) for {self.organization}"
+
+    @property
+    def awaiting_review(self) -> bool:
+        """The first sync waits for an admin: nothing of this source is provisioned."""
+        return self.review_state in (ReviewState.PENDING, ReviewState.DECLINED)
 
     @property
     def can_sync(self) -> bool:

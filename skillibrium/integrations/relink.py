@@ -16,7 +16,7 @@ from skillibrium.accounts.models import Membership, Organization
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeClient
 
-from .choices import Health, Trigger
+from .choices import Health, ReviewState, Trigger
 from .delegation import complete_delegations
 from .models import Integration, PlatformIncident
 
@@ -159,10 +159,25 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
 
 
 def connect(
-    *, organization: Organization, category: str, public_token: str, membership: Membership | None
+    *,
+    organization: Organization,
+    category: str,
+    public_token: str,
+    membership: Membership | None,
+    review_first_sync: bool = True,
 ) -> Integration:
+    """A new connection (or one made again after a Disconnect). Its first sync reads everyone into the
+    directory and waits for an admin's review before provisioning anybody (review.py), unless
+    `review_first_sync` is off (seeds, tests). The same linked account again is a relink, never reviewed."""
     with MergeClient(category=category) as client:
         linked = client.exchange_public_token(public_token)
+    existing = Integration.objects.filter(organization=organization, category=category).first()
+    relinked = existing is not None and existing.merge_account_id == linked.account_id
+    gate: dict[str, object] = {}
+    if not relinked:
+        state = ReviewState.PENDING if review_first_sync else ReviewState.NONE
+        gate = {"review_state": state, "review_summary": {}, "review_summary_at": None}
+        gate |= {"reviewed_at": None, "reviewed_by": None}
     integration, _ = Integration.objects.update_or_create(
         organization=organization,
         category=category,
@@ -175,6 +190,7 @@ def connect(
             "linked_by": membership.user if membership else None,
             "linked_at": timezone.now(),
             "health": Health.HEALTHY,
+            **gate,
         },
     )
     record(
@@ -182,5 +198,6 @@ def connect(
         actor_id=membership.user_id if membership else None,
         action="integration.connected",
         target=str(integration),
+        first_sync_reviewed=integration.awaiting_review,
     )
     return integration

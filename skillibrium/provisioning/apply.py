@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
@@ -26,6 +27,10 @@ class Changes:
     held: int = 0
     released: int = 0
     emails_changed: int = 0
+    # Dry runs only: members found by work email and linked, and new people whose email a user of another
+    # organization has (held for an admin, never created).
+    matched: int = 0
+    elsewhere: int = 0
     failed: list[tuple[str, Exception]] = field(default_factory=list)  # (email, why): skipped, reported
     kept_last_admin: list[str] = field(default_factory=list)
     owner_leaving: list[str] = field(default_factory=list)
@@ -55,15 +60,20 @@ def provision_organization(
     dry_run: bool = False,
     streamed: Changes | None = None,
     everyone: bool = False,
+    reviewing: str | None = None,
+    invite: bool | None = None,
 ) -> Changes:
     """`run_id`: the sync run this provisions for (None: an organization-wide pass); `hold_for_review`: hold
     every change for an admin (the organization reviews what follows a break); `everyone`: consider the whole
     organization, not only the run's people; `streamed`: what Streaming already applied for the run's people,
-    whose plans are completed here."""
+    whose plans are completed here; `reviewing`: plan only the people of this source, whose first sync waits
+    for review (a dry run of what confirming does); `invite`: the admin's choice over the policy's."""
     organization = Organization.objects.get(pk=organization_id)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
+    if invite is not None:
+        policy.send_invitations = invite  # this pass only, never saved
     today = org_today(organization)
-    people, ids, leaving_ids = healthy_people(organization), None, None
+    people, ids, leaving_ids = healthy_people(organization, reviewing=reviewing), None, None
     if run_id is not None and not everyone:
         ids, leaving_ids = people_of_run(
             people, run_id, today, streamed=streamed is not None, invite_days=policy.invite_days_before_start
@@ -89,13 +99,15 @@ def provision_organization(
     }
     changes = streamed if streamed is not None else Changes()
     created_before, statistics = changes.created, StatisticsAsTablesGrow(User, Membership)
+    emails: set[str] = set()  # dry runs: emails a user was counted for
     for candidates in chunks_of(people, ids):
         plan = _plan(candidates, today=today, policy=policy, active_admins=admins)
         admins = plan.admins_left
-        note_plan(changes, plan, owners)
         if dry_run:
-            _count_preview(changes, plan, hold_deactivations, hold_for_review)
+            _count_preview(organization, changes, plan, hold_deactivations, hold_for_review, emails)
+            note_plan(changes, plan, owners)
             continue
+        note_plan(changes, plan, owners)
         apply_or_skip(
             organization,
             policy,
@@ -122,8 +134,34 @@ def _plan(
     )
 
 
-def _count_preview(changes: Changes, plan: Plan, hold_deactivations: bool, hold_everything: bool) -> None:
-    """What applying would do, counted the way _apply counts it (an address move may yet be held)."""
+def _count_preview(
+    organization: Organization,
+    changes: Changes,
+    plan: Plan,
+    hold_deactivations: bool,
+    hold_everything: bool,
+    emails: set[str],
+) -> None:
+    """What applying would do, counted the way _apply counts it (an address move may yet be held). The plan's
+    creations narrow to those create_users makes: one user per email, none for an email a user has already
+    (held for an admin instead)."""
+    owners = dict(
+        User.objects.annotate(e=Lower("email"))
+        .filter(e__any_of=[c.email for c in plan.create])
+        .values_list("e", "membership__organization_id")
+    )
+    elsewhere = [c for c in plan.create if c.email in owners and owners[c.email] != organization.pk]
+    changes.elsewhere += len(elsewhere)
+    changes.add("elsewhere", elsewhere)
+    changes.held += sum(c.email in owners for c in plan.create)
+    fresh = []
+    for c in plan.create:
+        if c.email not in owners and c.email not in emails:
+            emails.add(c.email)
+            fresh.append(c)
+    plan.create = fresh
+    changes.matched += len(plan.link)
+    changes.add("link", plan.link)
     changes.emails_changed += len(plan.change_email)
     if hold_everything:
         kinds = (plan.create, plan.reactivate, plan.deactivate, plan.update, plan.change_email)

@@ -44,13 +44,18 @@ def leavers_waiting(integration: Integration) -> int:
     return people.filter(could_leave(today), user__is_active=True).count()
 
 
-def healthy_people(organization: Organization) -> QuerySet[Person]:
-    """The organization's people, but for those whose source is not healthy: nothing of theirs applies."""
-    unhealthy = Integration.objects.for_org(organization).exclude(
-        health__in=[Health.HEALTHY, Health.CATCHING_UP]
+def healthy_people(organization: Organization, *, reviewing: str | None = None) -> QuerySet[Person]:
+    """The organization's people, but for those whose source is not healthy or whose first sync waits for
+    review: nothing of theirs applies. `reviewing`: only the people of that source, waiting or not (what
+    confirming its review would provision)."""
+    people = Person.objects.for_org(organization)
+    if reviewing is not None:
+        return people.filter(source_category=reviewing)
+    held_back = Integration.objects.for_org(organization).filter(
+        ~Q(health__in=[Health.HEALTHY, Health.CATCHING_UP]) | Q(pk__in=Integration.objects.awaiting_review())
     )
-    categories = list(unhealthy.values_list("category", flat=True))
-    return Person.objects.for_org(organization).exclude(source_category__in=categories)
+    categories = list(held_back.values_list("category", flat=True))
+    return people.exclude(source_category__in=categories)
 
 
 def people_of_run(

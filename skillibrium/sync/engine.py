@@ -9,7 +9,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from skillibrium.core.models import recording_run
-from skillibrium.integrations import health
+from skillibrium.integrations import health, review
 from skillibrium.integrations.choices import Health, Trigger
 from skillibrium.integrations.models import Integration, PlatformIncident, client_for
 from skillibrium.integrations.relink import request_sync
@@ -148,14 +148,20 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         streamed=streaming.changes if streaming else None,
     )
     integration.break_considered()
+    if review.needs_review(integration) and (full_read or not integration.review_summary_at):
+        review.store_summary(integration)
+        run.warnings.append("Nothing was provisioned: the first sync waits for an admin's review.")
     return run.finish(RunStatus.SUCCEEDED)
 
 
 def _streaming(integration: Integration, reported: object, *, hold_for_review: bool) -> Streaming | None:
     """Provision people as their pages arrive, unless this run must look at everyone (the connection was
-    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), or the
-    organization lived through a break and reviews what follows it (everything is held at the end)."""
+    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), the
+    organization lived through a break and reviews what follows it (everything is held at the end), or the
+    first sync waits for review (nothing of this source applies)."""
     if reported is not None or integration.provisioning_pending or hold_for_review:
+        return None
+    if review.needs_review(integration):
         return None
     return Streaming.start(integration.organization_id)
 

@@ -1,0 +1,207 @@
+"""A new connection's first sync reads everyone and provisions nobody until an admin confirms its review."""
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from skillibrium.accounts.models import Role, User
+from skillibrium.core.models import AuditEntry
+from skillibrium.directory.models import Person
+from skillibrium.integrations import review
+from skillibrium.integrations.choices import ReviewState, Trigger
+from skillibrium.integrations.models import Integration
+from skillibrium.notifications.tasks import send_invitations
+from skillibrium.provisioning.models import ProvisioningPolicy
+from skillibrium.provisioning.tasks import provision_everyone
+
+from .factories import make_org, make_user, signed_in
+from .mailbox import clear_mail, sent_mail
+from .sandboxed import Sandbox, link, people_path, provisioned, sync
+
+pytestmark = pytest.mark.django_db
+
+
+def provisioning_passes() -> list[DBTaskResult]:
+    return list(DBTaskResult.objects.ready().filter(task_path__endswith=".provision_everyone"))
+
+
+@pytest.fixture
+def work_off_provisioning(django_capture_on_commit_callbacks: Callable[..., Any]) -> Callable[[], int]:
+    """Run the queued provisioning passes and the invitations they queue, as the worker does; returns how
+    many passes ran."""
+
+    def work_off() -> int:
+        passes = provisioning_passes()
+        for task in passes:
+            with django_capture_on_commit_callbacks(execute=True):
+                provision_everyone.call(*task.args_kwargs["args"], **task.args_kwargs["kwargs"])
+            task.delete()
+        for task in DBTaskResult.objects.ready().filter(task_path__endswith=".send_invitations"):
+            send_invitations.call(*task.args_kwargs["args"])
+            task.delete()
+        return len(passes)
+
+    return work_off
+
+
+def first_sync(sandbox: Sandbox, size: int = 12) -> tuple[Integration, User, dict[str, Any]]:
+    tenant = sandbox.tenant(size=size)
+    integration, admin = link(sandbox, make_org(), tenant, review_first_sync=True)
+    clear_mail()
+    run = sync(integration, Trigger.SETUP)
+    assert run.provisioned == 0
+    return integration, admin, tenant
+
+
+def users_of(integration: Integration) -> int:
+    return User.objects.filter(membership__organization=integration.organization).count()
+
+
+def test_the_first_sync_reads_everyone_and_provisions_nobody(sandbox: Sandbox) -> None:
+    integration, _admin, _ = first_sync(sandbox)
+    people = Person.objects.for_org(integration.organization)
+    assert people.count() == 12
+    assert users_of(integration) == 1  # the admin who connected
+    assert not people.filter(user__isnull=False).exists()
+    assert not sent_mail()
+    assert review.needs_review(integration)
+    found = review.summary(integration)
+    assert found["people"] == 12
+    active = people.filter(employment_status="ACTIVE").exclude(work_email="").count()
+    assert found["create"] == active
+    assert len(found["create_examples"]) == active
+    assert found["filters"]["employment_statuses"] == ["ACTIVE"]
+    # Later runs still provision nobody, while the review waits.
+    sync(integration)
+    assert users_of(integration) == 1 and not sent_mail()
+
+
+def test_confirm_provisions_everyone_once_and_invites(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    expected = review.summary(integration)["create"]
+    assert review.confirm(integration=integration, membership=admin.membership, send_invitations=True)
+    assert not review.confirm(integration=integration, membership=admin.membership, send_invitations=True)
+    assert work_off_provisioning() == 1
+    assert len(provisioned(integration)) == expected
+    assert len(sent_mail()) == expected
+    integration.refresh_from_db()
+    assert integration.review_state == ReviewState.CONFIRMED and integration.reviewed_by == admin
+    assert AuditEntry.objects.filter(action="integration.first_sync_confirmed").count() == 1
+    assert sync(integration).provisioned == 0  # nothing left to do
+
+
+def test_confirm_without_invitations_creates_users_and_sends_no_mail(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    review.confirm(integration=integration, membership=admin.membership, send_invitations=False)
+    work_off_provisioning()
+    assert len(provisioned(integration)) == review.summary(integration)["create"] > 0
+    assert not sent_mail()
+    assert ProvisioningPolicy.objects.get(organization=integration.organization).send_invitations
+
+
+def test_decline_provisions_nothing_and_keeps_waiting(sandbox: Sandbox) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    assert review.decline(integration=integration, membership=admin.membership)
+    sync(integration)
+    assert not provisioning_passes()
+    assert users_of(integration) == 1 and not sent_mail()
+    assert review.needs_review(integration)
+    assert AuditEntry.objects.filter(action="integration.first_sync_declined").exists()
+    # Declined is not final: the admin can still confirm.
+    assert review.confirm(integration=integration, membership=admin.membership, send_invitations=False)
+
+
+def test_the_summary_shows_matches_conflicts_and_duplicates(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    tenant = sandbox.tenant(size=10)
+    organization = make_org()
+    integration, admin = link(sandbox, organization, tenant, review_first_sync=True)
+    source = sandbox.control("GET", people_path(tenant))["results"]
+    active = [p for p in source if p["status"] == "ACTIVE" and not p["deleted"] and p["work_email"]]
+    existing = make_user(organization, email=active[0]["work_email"])
+    elsewhere = make_user(make_org(), email=active[1]["work_email"])
+    sandbox.control("POST", people_path(tenant), work_email=active[2]["work_email"])
+    sandbox.control("POST", people_path(tenant), work_email="")
+    sandbox.merge_sync()
+    sync(integration, Trigger.SETUP)
+    found = review.summary(integration)
+    assert found["matched"] == 1 and found["matched_examples"] == [existing.email]
+    assert found["matched_by"] == {"work email": 1}
+    assert found["elsewhere"] == 1 and found["elsewhere_examples"] == [elsewhere.email]
+    assert found["duplicates"] == 1 and found["duplicate_examples"] == [[active[2]["work_email"], 2]]
+    assert found["without_email"] == 1
+    assert found["create"] == len(active) - 2  # neither the member nor another organization's user
+    assert Person.objects.get(work_email=existing.email).user_id is None  # not linked before confirming
+    review.confirm(integration=integration, membership=admin.membership, send_invitations=False)
+    work_off_provisioning()
+    assert Person.objects.get(work_email=existing.email).user_id == existing.pk
+    assert User.objects.get(pk=elsewhere.pk).membership.organization != organization
+    assert len(provisioned(integration)) == found["create"] + found["matched"]
+
+
+def test_changing_the_filters_recomputes_the_summary(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    before = review.summary(integration)
+    response = signed_in(admin).post(
+        reverse("provisioning:policy"),
+        {
+            "employment_types": ["INTERN"],
+            "mass_deactivation_percent": "20",
+            "mass_deactivation_minimum_users": "10",
+            "invite_days_before_start": "7",
+            "send_invitations": "on",
+        },
+    )
+    assert response.status_code == 302
+    work_off_provisioning()
+    integration.refresh_from_db()
+    after = review.summary(integration)
+    assert after["filters"]["employment_types"] == ["INTERN"]
+    interns = Person.objects.for_org(integration.organization).filter(
+        employment_type="INTERN", employment_status="ACTIVE"
+    )
+    assert after["create"] == interns.exclude(work_email="").count() < before["create"]
+    assert users_of(integration) == 1  # the filters' pass provisions nobody of a waiting source
+
+
+def test_a_connection_made_without_review_provisions_as_before(sandbox: Sandbox) -> None:
+    tenant = sandbox.tenant(size=8)
+    integration, _ = link(sandbox, make_org(), tenant)
+    assert not review.needs_review(integration)
+    assert sync(integration, Trigger.SETUP).provisioned > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_confirms_provision_once(sandbox: Sandbox) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    other = make_user(integration.organization, role=Role.ADMIN)
+    barrier, results = threading.Barrier(2), []
+
+    def confirm(membership: Any) -> None:
+        try:
+            barrier.wait()
+            results.append(
+                review.confirm(integration=integration, membership=membership, send_invitations=False)
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm, args=(m,)) for m in (admin.membership, other.membership)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    assert len(provisioning_passes()) == 1
