@@ -194,6 +194,10 @@ TASKS = {
 CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_REDIS_URL" in os.environ else {}
 
 # A connection degraded this long (a provider offline, a Merge issue that needs no relink) is told to admins.
+# An invitation's link works this many days; an admin can resend a new one.
+INVITATION_DAYS = int(env("SKILLIBRIUM_INVITATION_DAYS", "7"))
+# Anyone may create an organization by signing up (their email verified); off in production unless asked.
+SELF_SIGNUP = env_bool("SKILLIBRIUM_SELF_SIGNUP", ENVIRONMENT != "production")
 DEGRADED_ALERT_HOURS = float(env("SKILLIBRIUM_DEGRADED_ALERT_HOURS", "24"))
 DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
 SUPPORT_EMAIL = env("SKILLIBRIUM_SUPPORT_EMAIL", "support@skillibrium.example")

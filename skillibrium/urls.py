@@ -29,6 +29,7 @@ urlpatterns = [
     path("accounts/email/", accounts_views.not_offered),
     path("accounts/3rdparty/", accounts_views.not_offered),
     path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation_accept"),
     path("staff/", operations.operations, name="staff_operations"),
     path("my-org/", include("skillibrium.directory.urls")),
     path("settings/company/provisioning/", include("skillibrium.provisioning.urls")),

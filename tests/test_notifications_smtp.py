@@ -16,6 +16,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from merge_sandbox.launch import free_port
+from skillibrium.accounts.invitations import invite_users
 from skillibrium.accounts.models import Role
 from skillibrium.integrations.choices import Cause, Health
 from skillibrium.integrations.health import record_failure, record_success
@@ -26,7 +27,6 @@ from skillibrium.notifications.outbox import deliver_due_emails
 from skillibrium.notifications.services import (
     notify_health_change,
     send_due_reminders,
-    send_invitation_emails,
     warn_rotations,
 )
 
@@ -171,12 +171,12 @@ def test_invitations_recovery_and_rotation_warnings_wait_out_a_mail_server_outag
     Integration.objects.filter(pk=integration.pk).update(
         password_rotation_days=90, linked_at=timezone.now() - dt.timedelta(days=80)
     )
-    send_invitation_emails(user_ids=[u.pk for u in newcomers])
+    invite_users([u.pk for u in newcomers])
     warn_rotations()
     assert deliver_due_emails() == 0
 
     settings.MAILERS = working
-    send_invitation_emails(user_ids=[u.pk for u in newcomers])  # the task ran again
+    invite_users([u.pk for u in newcomers])  # the task ran again
     warn_rotations()
     for minutes in (2, 10, 60):
         deliver_due_emails(now=timezone.now() + dt.timedelta(minutes=minutes))

@@ -1,5 +1,6 @@
 """Organizations are the tenants; a user belongs to one organization through a membership with a role."""
 
+import datetime as dt
 import secrets
 import uuid
 from typing import Any, ClassVar
@@ -7,6 +8,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from skillibrium.core.crypto import EncryptedTextField
 
@@ -15,8 +17,21 @@ def new_origin_id() -> str:
     return str(uuid.uuid4())
 
 
+class Environment(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox"
+    PRODUCTION = "production", "Production"
+
+
+def deployment_environment() -> str:
+    from django.conf import settings
+
+    return str(settings.ENVIRONMENT)
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200)
+    # Whether this organization tries the product out or runs on it; new ones take the deployment's.
+    environment = models.CharField(max_length=16, choices=Environment.choices, default=deployment_environment)
     # Merge's end_user_origin_id: one linked account per category per origin id, so relinking reuses it.
     merge_origin_id = models.CharField(max_length=64, unique=True, default=new_origin_id)
     time_zone = models.CharField(max_length=64, default="UTC")
@@ -148,3 +163,30 @@ class SSODomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class Invitation(models.Model):
+    """A single-use link that lets an invited person choose a password; only the token's hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # Set when a newer link was sent: an older email's link stops working.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.user.email} to {self.organization}"
+
+    def is_expired(self, now: "dt.datetime | None" = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.superseded_at is None and not self.is_expired()

@@ -1,11 +1,14 @@
 import requests
+from allauth.account.utils import perform_login
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -14,7 +17,7 @@ from skillibrium.accounts.access import admin_view, member_view
 from skillibrium.accounts.models import Membership, SSOConfiguration, SSOProtocol
 from skillibrium.core.models import record
 
-from . import sso
+from . import invitations, sso
 from .forms import SignInPolicyForm, SSOConfigurationForm
 from .oidc.views import UNREACHABLE
 
@@ -139,3 +142,36 @@ def not_offered(request: HttpRequest) -> HttpResponse:
     """Addresses come from the organization's directory and SSO is the organization's: allauth's pages to add
     email addresses or connect other accounts are not offered."""
     raise Http404
+
+
+def _unusable(request: HttpRequest, state: str, **context: object) -> HttpResponse:
+    status = 404 if state == "unknown" else 410
+    return render(request, "accounts/invitation_unusable.html", context | {"state": state}, status=status)
+
+
+@sensitive_post_parameters("new_password1", "new_password2")
+@login_not_required
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: the invited person chooses a password and is signed in; the link then stops."""
+    invitation = invitations.find(token)
+    if invitation is None or not invitation.user.is_active:
+        return _unusable(request, "unknown")
+    organization = invitation.organization
+    if invitation.accepted_at is not None:
+        return _unusable(request, "used", invitation=invitation, organization=organization)
+    if invitation.superseded_at is not None:
+        return _unusable(request, "superseded", invitation=invitation, organization=organization)
+    if invitation.is_expired():
+        return _unusable(request, "expired", invitation=invitation, organization=organization)
+    form = SetPasswordForm(invitation.user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitations.accept(invitation, password=form.cleaned_data["new_password1"])
+        except invitations.InvitationRefused:
+            return _unusable(request, "used", invitation=invitation, organization=organization)
+        response: HttpResponse = perform_login(
+            request, user, email_verification="none", redirect_url=reverse("directory:my_org")
+        )
+        return response
+    context = {"invitation": invitation, "organization": organization, "form": form}
+    return render(request, "accounts/invitation_accept.html", context, status=400 if form.errors else 200)

@@ -138,28 +138,6 @@ def warn_lasting_degradation(
     return sent
 
 
-def send_invitation_emails(*, user_ids: list[int]) -> int:
-    """Invite new users, once each: they choose a password through password reset; none is ever mailed."""
-    from skillibrium.accounts.models import User
-
-    queued = 0
-    users = User.objects.filter(pk__in=user_ids, is_active=True).select_related("membership__organization")
-    for user in users:
-        organization = user.membership.organization
-        context = {
-            "user": user,
-            "organization": organization,
-            "url": settings.SITE_URL + reverse("account_reset_password"),
-        }
-        queued += queue_email(
-            key=f"invitation/{user.pk}",
-            subject=subject(f"You're invited to Skillibrium by {organization}"),
-            body=render_to_string("notifications/invitation.txt", context),
-            to=[user.email],
-        )
-    return queued
-
-
 def warn_rotations(*, now: dt.datetime | None = None) -> int:
     """Warn admins before the sync user's password is expected to expire, once per link or relink."""
     now = now or timezone.now()

@@ -3,12 +3,13 @@ from crontask import cron
 from django.tasks import task
 
 from .outbox import deliver_due_emails
-from .services import send_invitation_emails
 
 
 @task
 def send_invitations(user_ids: list[int]) -> int:
-    return send_invitation_emails(user_ids=user_ids)
+    from skillibrium.accounts.invitations import invite_users
+
+    return invite_users(user_ids)
 
 
 @cron(IntervalTrigger(minutes=1))
