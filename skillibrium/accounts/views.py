@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_POST
 from skillibrium.accounts.access import admin_view, member_view
 from skillibrium.accounts.models import Membership, SSOConfiguration, SSOProtocol
 from skillibrium.core.models import record
+from skillibrium.notifications import recipients
+from skillibrium.notifications.models import AlertOptOut
 
 from . import invitations, sso
 from .forms import SignInPolicyForm, SSOConfigurationForm
@@ -24,12 +27,62 @@ from .oidc.views import UNREACHABLE
 
 @member_view
 def settings_profile(request: HttpRequest, membership: Membership) -> HttpResponse:
-    return render(request, "accounts/settings_profile.html", {"tab": "profile"})
+    opted_out = AlertOptOut.objects.filter(user=membership.user).exists()
+    return render(request, "accounts/settings_profile.html", {"tab": "profile", "opted_out": opted_out})
 
 
 @member_view
 def settings_company(request: HttpRequest, membership: Membership) -> HttpResponse:
-    return render(request, "accounts/settings_company.html", {"tab": "company"})
+    addresses = recipients.extra_addresses(membership.organization_id)
+    context = {"tab": "company", "alert_addresses": "\n".join(addresses)}
+    return render(request, "accounts/settings_company.html", context)
+
+
+@require_POST
+@admin_view
+def alert_addresses(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Extra addresses told of every connection alert (a shared IT mailbox, say)."""
+    try:
+        addresses = recipients.parse_addresses(request.POST.get("addresses", ""))
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return render(
+            request,
+            "accounts/settings_company.html",
+            {"tab": "company", "alert_addresses": request.POST.get("addresses", "")},
+            status=400,
+        )
+    before = recipients.set_extra_addresses(organization=membership.organization, addresses=addresses)
+    record(
+        organization_id=membership.organization_id,
+        actor_id=membership.user_id,
+        action="organization.alert_addresses_changed",
+        target=str(membership.organization),
+        before={"addresses": before},
+        after={"addresses": addresses},
+    )
+    messages.success(request, "Saved. Connection alerts also go to these addresses.")
+    return redirect("accounts:settings_company")
+
+
+@require_POST
+@admin_view
+def alert_preference(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """An admin's opt-out of connection alerts; they still hear of the connections they own."""
+    opt_out = request.POST.get("connection_alerts") != "on"
+    if opt_out:
+        AlertOptOut.objects.get_or_create(user=membership.user)
+    else:
+        AlertOptOut.objects.filter(user=membership.user).delete()
+    record(
+        organization_id=membership.organization_id,
+        actor_id=membership.user_id,
+        action="user.connection_alerts_changed",
+        target=membership.user.email,
+        after={"connection_alerts": not opt_out},
+    )
+    messages.success(request, "Saved." if not opt_out else "Saved. You hear only of connections you own.")
+    return redirect("accounts:settings")
 
 
 def _sso_page(

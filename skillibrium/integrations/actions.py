@@ -14,7 +14,7 @@ from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeError
 
-from . import delegation, support
+from . import delegation, handoff, support
 from .choices import Category, Trigger
 from .disconnect import disconnect as disconnect_integration
 from .health import for_admins
@@ -64,6 +64,19 @@ def resume(request: HttpRequest, membership: Membership, pk: int) -> HttpRespons
     if integration.can_sync:
         request_sync(integration, Trigger.ADMIN)
     messages.success(request, "Resumed. A sync has been started.")
+    return back_to_edit(integration)
+
+
+@require_POST
+@admin_view
+def take_over(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The clicking admin becomes the owner of a connection whose owner is leaving or has left (audited in
+    handoff.take_over)."""
+    integration = _integration(membership, pk)
+    if handoff.take_over(integration=integration, by=membership) is None:
+        messages.info(request, "Nothing to take over: the connection already has an owner.")
+    else:
+        messages.success(request, "You now own this connection: its alerts and relinks come to you.")
     return back_to_edit(integration)
 
 

@@ -351,3 +351,40 @@ class SupportRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Support request {self.pk} for {self.integration}"
+
+
+class HandoffStatus(models.TextChoices):
+    LEAVING = "leaving", "Is leaving"
+    LEFT = "left", "Has left"
+    TAKEN_OVER = "taken_over", "Taken over"
+    CLOSED = "closed", "No longer needed"
+
+
+class Handoff(models.Model):
+    """The owner of a connection (who linked or last relinked it) is leaving or has left: the other admins are
+    asked, once per leaving, to take it over, so that alerts and relinks have someone who answers."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="handoffs")
+    owner = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    owner_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=HandoffStatus.choices, default=HandoffStatus.LEAVING)
+    opened_at = models.DateTimeField(default=timezone.now)
+    taken_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration"],
+                condition=models.Q(status__in=["leaving", "left"]),
+                name="one_open_handoff_per_integration",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Handoff of {self.integration} from {self.owner_name} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (HandoffStatus.LEAVING, HandoffStatus.LEFT)

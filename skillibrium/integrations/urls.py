@@ -18,6 +18,7 @@ urlpatterns = [
     path("integrations/<int:pk>/sync/", views.sync_now, name="sync_now"),
     path("integrations/<int:pk>/pause/", actions.pause, name="pause"),
     path("integrations/<int:pk>/resume/", actions.resume, name="resume"),
+    path("integrations/<int:pk>/take-over/", actions.take_over, name="take_over"),
     path("integrations/<int:pk>/disconnect/", actions.disconnect, name="disconnect"),
     path("integrations/<int:pk>/rotation-policy/", actions.rotation_policy, name="rotation_policy"),
     path("integrations/<int:pk>/full-read/", actions.full_read_policy, name="full_read_policy"),

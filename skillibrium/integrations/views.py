@@ -15,7 +15,7 @@ from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
 from skillibrium.merge_client import MergeError, Misconfigured
 
-from . import relink, support
+from . import handoff, relink, support
 from .causes import explain
 from .choices import Category, Trigger
 from .health import for_admins
@@ -59,14 +59,16 @@ def degradation(integration: Integration) -> Degradation | None:
 @admin_view
 def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).filter(category=Category.HRIS)
-    cards = [(integration, degradation(integration)) for integration in integrations]
+    handoffs = handoff.open_handoffs(integrations)
+    cards = [(i, degradation(i), handoffs.get(i.pk)) for i in integrations]
     return render(request, "integrations/hris_settings.html", {"cards": cards})
 
 
 @admin_view
 def company_integrations(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).order_by("category")
-    rows = [(integration, degradation(integration)) for integration in integrations]
+    handoffs = handoff.open_handoffs(integrations)
+    rows = [(i, degradation(i), handoffs.get(i.pk)) for i in integrations]
     return render(request, "integrations/company_integrations.html", {"rows": rows, "tab": "company"})
 
 
@@ -82,6 +84,7 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
         "events": integration.events.all()[:10],
         "delegations": integration.delegations.select_related("created_by")[:5],
         "diagnostics": support.diagnostics(integration),
+        "handoff": handoff.open_handoffs([integration]).get(integration.pk),
     }
     return render(request, "integrations/edit.html", context)
 

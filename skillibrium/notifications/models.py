@@ -43,3 +43,25 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.status})"
+
+
+class AlertSettings(models.Model):
+    """Who besides the admins hears of an organization's connections (a shared IT mailbox, say)."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="alert_settings"
+    )
+    extra_addresses = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Alert settings of {self.organization}"
+
+
+class AlertOptOut(models.Model):
+    """An admin who asked not to receive connection alerts; the connection's owner is told regardless."""
+
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="alert_opt_out")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} opted out of connection alerts"

@@ -9,21 +9,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from skillibrium.accounts.models import Membership, Role
 from skillibrium.integrations.causes import explain
 from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration, IntegrationEvent
 
 from .outbox import queue_email, was_queued
+from .recipients import recipients_for
 
 logger = logging.getLogger(__name__)
 
 REMINDER_DAYS = (1, 3, 7)
-
-
-def admin_emails(organization_id: int) -> list[str]:
-    admins = Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN, user__is_active=True)
-    return sorted(admins.values_list("user__email", flat=True))
 
 
 def subject(text: str) -> str:
@@ -36,6 +31,27 @@ def edit_url(integration: Integration) -> str:
     return settings.SITE_URL + reverse(name, args=[integration.pk])
 
 
+def send_alert(integration: Integration, *, key: str, title: str, body: str) -> bool:
+    """Every connection alert goes out here: once per key to its recipients, the extra addresses in a copy
+    whose footer says why they receive it. False when it was queued before or nobody is there to tell."""
+    recipients = recipients_for(integration)
+    extra_key = f"{key}/extra"
+    if not recipients or was_queued(key) or was_queued(extra_key):
+        return False
+    queued = queue_email(key=key, subject=subject(title), body=body, to=recipients.admins)
+    if recipients.extra:
+        footer = render_to_string("notifications/extra_footer.txt", {"integration": integration})
+        queued |= queue_email(key=extra_key, subject=subject(title), body=body + footer, to=recipients.extra)
+    if queued:
+        logger.info(
+            "emailing %d recipients of organization %s: %s",
+            len(recipients.admins) + len(recipients.extra),
+            integration.organization_id,
+            key.split("/")[-1],
+        )
+    return queued
+
+
 def _send(
     integration: Integration,
     kind: str,
@@ -46,27 +62,16 @@ def _send(
 ) -> bool:
     """Queue one email per health transition (the current one unless told) and kind: the outbox key is what
     makes it at most once."""
-    recipients = admin_emails(integration.organization_id)
     event = event or integration.current_event
     key = f"health/{event.pk}/{kind}" if event else ""
-    if not recipients or not key or was_queued(key):
+    if not key or was_queued(key):
         return False
     context = {
         "integration": integration,
         "explanation": explain(integration.cause),
         "edit_url": edit_url(integration),
     }
-    queued = queue_email(
-        key=key,
-        subject=subject(title),
-        body=render_to_string(template, context | extra),
-        to=recipients,
-    )
-    if queued:
-        logger.info(
-            "emailing %d admins of organization %s: %s", len(recipients), integration.organization_id, kind
-        )
-    return queued
+    return send_alert(integration, key=key, title=title, body=render_to_string(template, context | extra))
 
 
 def _send_broken(integration: Integration) -> bool:
@@ -147,7 +152,6 @@ def warn_rotations(*, now: dt.datetime | None = None) -> int:
         expires = integration.password_expected_to_expire_at
         if already or not integration.password_expiry_is_near or expires is None:
             continue
-        recipients = admin_emails(integration.organization_id)
         title = (
             f"The {integration.provider_name} sync user's password is expected to expire on {expires:%b %d}"
         )
@@ -155,12 +159,8 @@ def warn_rotations(*, now: dt.datetime | None = None) -> int:
             "notifications/rotation_warning.txt",
             {"integration": integration, "expires": expires, "edit_url": edit_url(integration)},
         )
-        queue_email(
-            key=f"rotation/{integration.pk}/{integration.linked_at.isoformat()}",
-            subject=subject(title),
-            body=body,
-            to=recipients,
-        )
+        key = f"rotation/{integration.pk}/{integration.linked_at.isoformat()}"
+        send_alert(integration, key=key, title=title, body=body)
         integration.rotation_warned_at = now
         integration.save(update_fields=["rotation_warned_at"])
         sent += 1

@@ -15,6 +15,7 @@ from skillibrium.accounts.models import Membership, Organization, Role, User
 from skillibrium.core.bulk import insert_rows, update_rows
 from skillibrium.core.models import AuditEntry, current_run
 from skillibrium.directory.models import Person
+from skillibrium.integrations import handoff
 
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus
 from .plan import Candidate, Rejections
@@ -107,6 +108,8 @@ def set_active(
         for c in people
     ]
     _audit(organization, "user.reactivated" if active else "user.deactivated", rows)
+    if not active:
+        handoff.owners_left(c.user_id for c in people if c.user_id)
     return len(people)
 
 
@@ -207,6 +210,8 @@ def hold(
         "provisioning.held",
         [(c.email, {"kind": str(k), "reason": str(r)} | _why(why, c)) for c, k, r in changes],
     )
+    # An owner whose deactivation waits for review is leaving: the other admins are asked now.
+    handoff.owners_leaving(c.user_id for c, k, _ in changes if k == ChangeKind.DEACTIVATE and c.user_id)
     return len(created)
 
 

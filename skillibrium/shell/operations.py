@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from skillibrium.accounts.access import staff_view
 from skillibrium.integrations.choices import Health
+from skillibrium.integrations.handoff import unclaimed
 from skillibrium.integrations.models import Integration, PlatformIncident
 
 # Worst first: what support should look at before anything else.
@@ -44,5 +45,5 @@ def operations(request: HttpRequest) -> HttpResponse:
     counts = {h.label: sum(1 for i in rows if i.health == h) for h in HEALTH_ORDER}
     # Open platform incidents first, then the last few that ended.
     incidents = PlatformIncident.objects.order_by(F("ended_at").desc(nulls_first=True), "-started_at")[:5]
-    context = {"integrations": rows, "counts": counts, "incidents": list(incidents)}
+    context = {"integrations": rows, "counts": counts, "incidents": list(incidents), "handoffs": unclaimed()}
     return render(request, "shell/operations.html", context)
