@@ -31,6 +31,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation_accept"),
     path("staff/", operations.operations, name="staff_operations"),
+    path("staff/organizations/new/", operations.create_organization, name="staff_create_organization"),
     path("my-org/", include("skillibrium.directory.urls")),
     path("settings/company/provisioning/", include("skillibrium.provisioning.urls")),
     path("settings/company/audit/", audit.audit_log, name="audit_log"),

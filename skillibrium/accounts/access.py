@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from skillibrium.accounts.models import Membership, User
 
@@ -109,6 +109,22 @@ def staff_view[**P](view: View[P]) -> View[P]:
     """Skillibrium staff only, and read-only: support looks, it never changes a customer's data."""
 
     @require_safe
+    @wraps(view)
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        user = request.user
+        if not (isinstance(user, User) and user.is_active and user.is_staff):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    wrapper.access = Access.STAFF  # type: ignore[attr-defined]
+    return wrapper
+
+
+def staff_action_view[**P](view: View[P]) -> View[P]:
+    """Skillibrium staff only, and it may post: for what only staff do, such as creating an organization.
+    It never changes an existing customer's data."""
+
+    @require_http_methods(["GET", "HEAD", "POST"])
     @wraps(view)
     def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         user = request.user

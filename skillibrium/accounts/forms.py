@@ -1,4 +1,5 @@
-"""Company Settings → SSO: the identity provider, and the organization's sign-in policy."""
+"""Company Settings → SSO: the identity provider, and the organization's sign-in policy; staff's new
+organization."""
 
 import re
 from typing import Any
@@ -8,7 +9,8 @@ from django import forms
 from django.conf import settings
 
 from . import sso
-from .models import Membership, Organization, Role, SSOConfiguration, SSOProtocol, User
+from .models import Environment, Membership, Organization, Role, SSOConfiguration, SSOProtocol, User
+from .organizations import is_time_zone
 from .saml import MetadataError, parse_metadata
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -161,3 +163,42 @@ class SignInPolicyForm(forms.Form):
             if not data.get("break_glass_admin"):
                 self.add_error("break_glass_admin", "Name the admin who can still sign in with a password.")
         return data
+
+
+class OrganizationForm(forms.Form):
+    """Staff create a customer's organization and invite its first admin."""
+
+    name = forms.CharField(max_length=200, label="Organization name")
+    time_zone = forms.CharField(
+        max_length=64,
+        initial="UTC",
+        help_text="An IANA time zone such as Europe/Paris or America/New_York.",
+    )
+    environment = forms.ChoiceField(choices=Environment.choices)
+    admin_email = forms.EmailField(label="First admin's email")
+    admin_first_name = forms.CharField(max_length=150, label="First admin's first name", required=False)
+    admin_last_name = forms.CharField(max_length=150, label="First admin's last name", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["environment"].initial = settings.ENVIRONMENT
+
+    def clean_name(self) -> str:
+        return str(self.cleaned_data["name"]).strip()
+
+    def clean_time_zone(self) -> str:
+        name = str(self.cleaned_data["time_zone"]).strip()
+        if not is_time_zone(name):
+            raise forms.ValidationError(
+                f"“{name}” is not a time zone. Use an IANA name such as Europe/Paris or America/New_York."
+            )
+        return name
+
+    def clean_admin_email(self) -> str:
+        email = str(self.cleaned_data["admin_email"]).strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                f"{email} already belongs to a Skillibrium user; one person belongs to one organization. "
+                "Use another address for this organization's first admin."
+            )
+        return email
