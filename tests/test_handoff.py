@@ -119,3 +119,19 @@ def test_demoting_or_deleting_the_owner_asks_too_and_staff_see_one_nobody_can_ta
     assert f"owned by {sole.display_name}, who has left" in page
     assert str(org) not in page.split("unclaimed-handoffs")[1].split("</section>")[0]
     assert [m.to for m in sent_mail()] == [[admin.email]]
+
+
+def test_an_owner_who_is_back_owns_the_connection_again() -> None:
+    org = make_org()
+    owner, admin = make_user(org, role=Role.ADMIN), make_user(org, role=Role.ADMIN)
+    integration = make_integration(org)
+    integration.linked_by = owner
+    integration.save()
+    owner.is_active = False
+    owner.save()
+    edit = reverse("integrations:edit", args=[integration.pk])
+    assert TAKE_OVER in signed_in(admin).get(edit).text
+    owner.is_active = True
+    owner.save()
+    assert Handoff.objects.get().status == HandoffStatus.CLOSED
+    assert TAKE_OVER not in signed_in(admin).get(edit).text

@@ -44,6 +44,26 @@ def owners_left(user_ids: Iterable[int]) -> int:
     return _open(Integration.objects.filter(pk__in=gone), HandoffStatus.LEFT)
 
 
+def owners_back(user_ids: Iterable[int]) -> int:
+    """An owner who is an active admin again, with no deactivation waiting for review (reactivated,
+    promoted, the held deactivation rejected or released), owns their connections again: the ask closes."""
+    from skillibrium.provisioning.models import ChangeKind, HeldChange, HoldStatus
+
+    ids = list(user_ids)
+    if not ids:
+        return 0
+    waiting = HeldChange.objects.filter(
+        person__user_id=OuterRef("owner_id"), kind=ChangeKind.DEACTIVATE, status=HoldStatus.PENDING
+    )
+    admins = Membership.objects.filter(user_id=OuterRef("owner_id"), role=Role.ADMIN, user__is_active=True)
+    return (
+        Handoff.objects.filter(owner_id__in=ids, status__in=[HandoffStatus.LEAVING, HandoffStatus.LEFT])
+        .filter(Exists(admins))
+        .exclude(Exists(waiting))
+        .update(status=HandoffStatus.CLOSED, closed_at=timezone.now())
+    )
+
+
 def _open(integrations: Iterable[Integration], status: HandoffStatus) -> int:
     opened = 0
     for integration in integrations:
@@ -152,13 +172,15 @@ def unclaimed() -> list[Handoff]:
 
 
 def _user_saved(sender: type[User], instance: User, update_fields: Iterable[str] | None, **_: object) -> None:
-    if not instance.is_active and (update_fields is None or "is_active" in update_fields):
-        owners_left([instance.pk])
+    if update_fields is None or "is_active" in update_fields:
+        (owners_back if instance.is_active else owners_left)([instance.pk])
 
 
-def _membership_saved(sender: type[Membership], instance: Membership, **_: object) -> None:
-    if instance.role != Role.ADMIN:
-        owners_left([instance.user_id])
+def _membership_saved(
+    sender: type[Membership], instance: Membership, update_fields: Iterable[str] | None, **_: object
+) -> None:
+    if update_fields is None or "role" in update_fields:
+        (owners_back if instance.role == Role.ADMIN else owners_left)([instance.user_id])
 
 
 def _user_deleted(sender: type[User], instance: User, **_: object) -> None:

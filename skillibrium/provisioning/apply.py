@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization, Role, User
 from skillibrium.core.bulk import StatisticsAsTablesGrow
+from skillibrium.integrations import handoff
 from skillibrium.integrations.models import Integration
 
 from . import logins, profiles, snapshot, writes
@@ -319,6 +320,9 @@ def _release_held(organization: Organization, today: dt.date, policy: Provisioni
             held.status, held.decided_at = HoldStatus.RELEASED, timezone.now()
             released.append(held)
     HeldChange.objects.bulk_update(released, ["status", "decided_at"])
+    handoff.owners_back(
+        h.person.user_id for h in released if h.kind == ChangeKind.DEACTIVATE and h.person.user_id
+    )
     return len(released)
 
 

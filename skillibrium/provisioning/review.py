@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
+from skillibrium.integrations import handoff
 
 from . import logins, profiles, snapshot, writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus, ProvisioningPolicy
@@ -38,6 +39,8 @@ def decide(*, membership: Membership, held_ids: list[int] | None, approve: bool)
                 evidence=held.evidence,
             )
             decided += 1
+            if held.kind == ChangeKind.DEACTIVATE and not approve and held.person.user_id:
+                handoff.owners_back([held.person.user_id])
     return decided
 
 

@@ -108,8 +108,7 @@ def set_active(
         for c in people
     ]
     _audit(organization, "user.reactivated" if active else "user.deactivated", rows)
-    if not active:
-        handoff.owners_left(c.user_id for c in people if c.user_id)
+    (handoff.owners_back if active else handoff.owners_left)(c.user_id for c in people if c.user_id)
     return len(people)
 
 
