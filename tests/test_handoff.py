@@ -1,6 +1,8 @@
 """The owner of a connection leaves: the other admins are asked once to take it over, by email and on the
 connection's pages; staff see it when nobody can."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -8,6 +10,7 @@ from django.urls import reverse
 from skillibrium.accounts.models import Role, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.integrations.models import Handoff, HandoffStatus, Integration
+from skillibrium.provisioning import review
 from skillibrium.provisioning.models import ProvisioningPolicy
 
 from .factories import make_integration, make_org, make_user, signed_in
@@ -135,3 +138,29 @@ def test_an_owner_who_is_back_owns_the_connection_again() -> None:
     owner.save()
     assert Handoff.objects.get().status == HandoffStatus.CLOSED
     assert TAKE_OVER not in signed_in(admin).get(edit).text
+
+
+def test_an_owner_the_full_read_no_longer_sees_is_leaving_until_the_admin_rejects_it(
+    sandbox: Sandbox,
+) -> None:
+    """Held because the source's lists left them out (no deletion detection): asked at hold time; the admin
+    keeping them closes the ask."""
+    integration, admin, tenant, client = setup(sandbox, size=6)
+    owner = _owned_by_a_provisioned_admin(integration)
+    sandbox.control(
+        "PUT", f"linked-accounts/{integration.merge_account_id}/deletion-detection", enabled=False
+    )
+    person = next(p for p in provisioned(integration) if p.user_id == owner.pk)
+    sandbox.control("DELETE", people_path(tenant, person))
+    sandbox.merge_sync()
+    assert integration.last_full_read_at is not None
+    integration.last_full_read_at -= dt.timedelta(days=integration.full_read_every_days, seconds=1)
+    integration.save(update_fields=["last_full_read_at"])
+    sync(integration)
+    assert Handoff.objects.get(integration=integration).status == HandoffStatus.LEAVING
+    assert [m.to for m in sent_mail() if "Take over" in m.subject] == [[admin.email]]
+
+    review.decide(membership=admin.membership, held_ids=None, approve=False)
+
+    assert Handoff.objects.get(integration=integration).status == HandoffStatus.CLOSED
+    assert TAKE_OVER not in client.get(reverse("integrations:edit", args=[integration.pk])).text

@@ -242,6 +242,8 @@ def hold_not_seen(
     )
     rows = [(email, {"kind": kind, "reason": reason, "last_seen": last_seen[pk]}) for pk, email, _ in people]
     _audit(organization, "provisioning.held", rows)
+    users = Person.objects.filter(pk__any_of=[pk for pk, _, _ in people], user__isnull=False)
+    handoff.owners_leaving(users.values_list("user_id", flat=True))
     return len(created)
 
 
