@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Organization, Role, User
 from skillibrium.core.crypto import EncryptedTextField
+from skillibrium.integrations.choices import ReviewState
 
 from .factories import make_integration, make_org, make_sso, make_user
 
@@ -195,6 +196,10 @@ def make_victim() -> Victim:
     integration = make_integration(organization)
     integration.provider_name = f"{MARK.title()}HRIS"
     integration.account_token = f"{SECRET_MARK}-account-token"
+    # Its first sync waits for review: another organization confirming or declining it changes nothing.
+    integration.review_state = ReviewState.PENDING
+    integration.review_summary = {"people": 1, "create": 1, "create_examples": [f"{MARK}-new@{MARK}.example"]}
+    integration.review_summary_at = timezone.now()
     integration.save()
     sso = make_sso(organization, protocol="oidc", domains=(f"{MARK}.example",))
     sso.display_name = f"{MARK.title()} IdP"

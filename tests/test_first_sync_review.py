@@ -1,10 +1,12 @@
 """A new connection's first sync reads everyone and provisions nobody until an admin confirms its review."""
 
+import io
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
@@ -205,3 +207,86 @@ def test_concurrent_confirms_provision_once(sandbox: Sandbox) -> None:
         thread.join()
     assert sorted(results) == [False, True]
     assert len(provisioning_passes()) == 1
+
+
+def test_the_review_page_shows_the_summary_and_confirms(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    client = signed_in(admin)
+    card = client.get(reverse("integrations:hris_settings")).content.decode()
+    assert "The first sync is waiting for your review" in card and "Review the first sync" in card
+    assert (
+        "Review the first sync" in client.get(reverse("integrations:company_integrations")).content.decode()
+    )
+    assert (
+        "Review the first sync"
+        in client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
+    )
+    url = reverse("integrations:first_sync_review", args=[integration.pk])
+    page = client.get(url).content.decode()
+    found = review.summary(integration)
+    assert "Nothing has been created and nobody has been emailed" in page
+    assert found["create_examples"][0] in page and "Filters in effect" in page
+    assert 'name="send_invitations" checked' in page
+    response = client.post(url, {"action": "confirm", "section": "hris"})  # invitations left unticked
+    assert response.status_code == 302
+    assert client.post(url, {"action": "confirm", "send_invitations": "on"}).status_code == 302
+    assert work_off_provisioning() == 1
+    assert len(provisioned(integration)) == found["create"] and not sent_mail()
+    card = client.get(reverse("integrations:hris_settings")).content.decode()
+    assert "waiting for your review" not in card
+
+
+def test_the_review_page_declines_and_recomputes(sandbox: Sandbox) -> None:
+    integration, admin, _ = first_sync(sandbox)
+    client = signed_in(admin)
+    url = reverse("integrations:first_sync_review", args=[integration.pk])
+    client.post(url, {"action": "decline"})
+    integration.refresh_from_db()
+    assert integration.review_state == ReviewState.DECLINED
+    assert 'id="declined"' in client.get(url).content.decode()
+    policy = ProvisioningPolicy.objects.get(organization=integration.organization)
+    policy.departments = ["Nowhere"]
+    policy.save()
+    assert 'id="filters-changed"' in client.get(url).content.decode()
+    client.post(url, {"action": "recompute"})
+    integration.refresh_from_db()
+    assert review.summary(integration)["create"] == 0
+    assert 'id="filters-changed"' not in client.get(url).content.decode()
+    assert users_of(integration) == 1 and not provisioning_passes()
+
+
+def test_only_the_organizations_admins_may_review(sandbox: Sandbox) -> None:
+    integration, _admin, _ = first_sync(sandbox)
+    url = reverse("integrations:first_sync_review", args=[integration.pk])
+    member = make_user(integration.organization)
+    assert signed_in(member).get(url).status_code == 403
+    assert signed_in(member).post(url, {"action": "confirm"}).status_code == 403
+    outsider = make_user(make_org(), role=Role.ADMIN)
+    assert signed_in(outsider).get(url).status_code == 404
+    assert signed_in(outsider).post(url, {"action": "confirm"}).status_code == 404
+    integration.refresh_from_db()
+    assert review.needs_review(integration) and not provisioning_passes()
+
+
+def test_the_command_shows_confirms_and_declines(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    integration, _admin, _ = first_sync(sandbox)
+    out = io.StringIO()
+    call_command("review_first_sync", str(integration.pk), stdout=out)
+    found = review.summary(integration)
+    assert f"Users to create: {found['create']}" in out.getvalue() and "Nothing was changed" in out.getvalue()
+    assert not provisioning_passes()
+    with pytest.raises(CommandError, match="goes with --confirm"):
+        call_command("review_first_sync", str(integration.pk), "--no-invitations")
+    call_command("review_first_sync", str(integration.pk), "--decline", stdout=io.StringIO())
+    integration.refresh_from_db()
+    assert integration.review_state == ReviewState.DECLINED
+    call_command("review_first_sync", str(integration.pk), "--confirm", "--no-invitations", stdout=out)
+    assert "without invitations" in out.getvalue()
+    work_off_provisioning()
+    assert len(provisioned(integration)) == found["create"] and not sent_mail()
+    with pytest.raises(CommandError, match="not waiting for review"):
+        call_command("review_first_sync", str(integration.pk), "--confirm")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
+from skillibrium.provisioning.models import ProvisioningPolicy
 
 from .choices import ReviewState
 from .models import Integration
@@ -27,9 +28,30 @@ def needs_review(integration: Integration) -> bool:
     return integration.awaiting_review
 
 
+COUNTS = [
+    "people",
+    "create",
+    "matched",
+    "reactivate",
+    "update",
+    "deactivate",
+    "held",
+    "elsewhere",
+    "duplicates",
+    "without_email",
+]
+FILTERS = ("employment_statuses", "employment_types", "departments", "locations")
+
+
 def summary(integration: Integration) -> dict[str, Any]:
-    """The stored summary ({} until the first complete read has finished)."""
-    return dict(integration.review_summary or {})
+    """The stored summary ({} until the first complete read has finished), every key present."""
+    stored = dict(integration.review_summary or {})
+    if not stored:
+        return {}
+    blank: dict[str, Any] = {name: 0 for name in COUNTS} | {f"{name}_examples": [] for name in COUNTS}
+    blank |= {"matched_by": {}, "send_invitations": True}
+    filters: dict[str, Any] = {name: [] for name in FILTERS} | {"invite_days_before_start": 0}
+    return blank | stored | {"filters": filters | stored.get("filters", {})}
 
 
 def compute(integration: Integration) -> dict[str, Any]:
@@ -38,7 +60,6 @@ def compute(integration: Integration) -> dict[str, Any]:
     Aggregate queries and the planner's chunks: no query per person."""
     from skillibrium.directory.models import Person
     from skillibrium.provisioning.apply import provision_organization
-    from skillibrium.provisioning.models import ProvisioningPolicy
 
     organization = integration.organization
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
@@ -72,14 +93,19 @@ def compute(integration: Integration) -> dict[str, Any]:
             f"{p.first_name} {p.last_name}".strip() or f"Record {p.pk}"
             for p in without.only("first_name", "last_name")[:EXAMPLES]
         ],
-        "filters": {
-            "employment_statuses": policy.employment_statuses or ["ACTIVE"],
-            "employment_types": policy.employment_types,
-            "departments": policy.departments,
-            "locations": policy.locations,
-            "invite_days_before_start": policy.invite_days_before_start,
-            "send_invitations": policy.send_invitations,
-        },
+        "filters": filters_in_effect(policy),
+        "send_invitations": policy.send_invitations,
+    }
+
+
+def filters_in_effect(policy: ProvisioningPolicy) -> dict[str, Any]:
+    """Whom the policy admits, as the summary shows it (and tells whether it changed since)."""
+    return {
+        "employment_statuses": policy.employment_statuses or ["ACTIVE"],
+        "employment_types": policy.employment_types,
+        "departments": policy.departments,
+        "locations": policy.locations,
+        "invite_days_before_start": policy.invite_days_before_start,
     }
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("integrations/<int:pk>/relink/start/", views.relink_start, name="relink_start"),
     path("integrations/<int:pk>/relink/complete/", views.relink_complete, name="relink_complete"),
     path("integrations/<int:pk>/sync/", views.sync_now, name="sync_now"),
+    path("integrations/<int:pk>/first-sync/", views.first_sync_review, name="first_sync_review"),
     path("integrations/<int:pk>/pause/", actions.pause, name="pause"),
     path("integrations/<int:pk>/resume/", actions.resume, name="resume"),
     path("integrations/<int:pk>/take-over/", actions.take_over, name="take_over"),

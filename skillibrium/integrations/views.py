@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +16,7 @@ from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
 from skillibrium.merge_client import MergeError, Misconfigured
 
-from . import handoff, relink, support
+from . import handoff, relink, review, support
 from .causes import explain
 from .choices import Category, Trigger
 from .health import for_admins
@@ -147,3 +148,68 @@ def sync_now(request: HttpRequest, membership: Membership, pk: int) -> HttpRespo
         request_sync(integration, Trigger.ADMIN)
         messages.success(request, "A sync has been started. Its result appears under Recent syncs.")
     return redirect(_edit_url(pk, request.POST.get("section", "")))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A kind of change or conflict in the first sync's summary: how many, some of them, and how many more."""
+
+    count: int
+    examples: list[str]
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.examples))
+
+
+def _listed(found: dict[str, Any], kind: str) -> Listed:
+    examples = found.get(f"{kind}_examples") or []
+    shown = [e if isinstance(e, str) else f"{e[0]} ({e[1]} records)" for e in examples]
+    return Listed(count=int(found.get(kind) or 0), examples=shown)
+
+
+@admin_view
+def first_sync_review(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The first sync's summary, and the admin's decision: confirm (with or without invitations), decline,
+    or compute it again after a change of filters."""
+    from skillibrium.provisioning.models import ProvisioningPolicy
+
+    integration = _integration(membership, pk)
+    section = request.POST.get("section") or request.GET.get("section", "hris")
+    here = f"{reverse('integrations:first_sync_review', args=[pk])}?section={section}"
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "confirm":
+            invite = request.POST.get("send_invitations") == "on"
+            if review.confirm(integration=integration, membership=membership, send_invitations=invite):
+                told = "invitations are sent" if invite else "no invitations are sent"
+                messages.success(request, f"Confirmed. Your people are being provisioned; {told}.")
+            else:
+                messages.info(request, "The first sync was confirmed already; nothing was done again.")
+            return redirect(_edit_url(pk, section))
+        if action == "decline":
+            if review.decline(integration=integration, membership=membership):
+                messages.success(
+                    request,
+                    "Declined: nobody was provisioned. Change the filters and confirm, or disconnect.",
+                )
+            return redirect(here)
+        if action == "recompute" and review.needs_review(integration):
+            review.store_summary(integration)
+            messages.success(request, "The summary was computed again with the filters in effect.")
+            return redirect(here)
+        messages.error(request, "Nothing was done: choose Confirm, Decline or Recompute.")
+        return redirect(here)
+    found = review.summary(integration)
+    policy, _ = ProvisioningPolicy.objects.get_or_create(organization=membership.organization)
+    kinds = ("create", "matched", "deactivate", "elsewhere", "duplicates", "without_email")
+    context = {
+        "integration": integration,
+        "section": section,
+        "section_title": SECTIONS.get(section, SECTIONS["hris"]),
+        "found": found,
+        "listed": {kind: _listed(found, kind) for kind in kinds},
+        "policy": policy,
+        "filters_changed": bool(found) and found.get("filters") != review.filters_in_effect(policy),
+    }
+    return render(request, "integrations/first_sync_review.html", context)
