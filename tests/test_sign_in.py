@@ -37,6 +37,12 @@ def test_password_sign_in_lands_on_my_org() -> None:
     assert signed_in_as(client) == user.pk
 
 
+def test_staff_sign_in_lands_on_operations() -> None:
+    """Staff belong to no organization: My Org would only refuse them."""
+    User.objects.create_user("support@skillibrium.example", PASSWORD, is_staff=True)
+    assert sign_in(Client(), "support@skillibrium.example") == reverse("staff_operations")
+
+
 def test_repeated_failures_lock_the_account_even_for_the_right_password() -> None:
     user = make_user(make_org())
     client = Client()

@@ -14,6 +14,7 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.core.mail import EmailMessage
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from skillibrium.core import crypto
 from skillibrium.core.models import record
@@ -62,6 +63,12 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
         from skillibrium.notifications.services import subject as environment_subject
 
         return environment_subject(str(subject))
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        user = request.user
+        if user.is_staff and not hasattr(user, "membership"):
+            return reverse("staff_operations")  # staff belong to no organization: My Org has nothing for them
+        return str(super().get_login_redirect_url(request))
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         refused: HttpResponse | None = super().pre_login(request, user, **kwargs)

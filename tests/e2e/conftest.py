@@ -1,10 +1,19 @@
-"""Browser tests drive real processes: Merge sandbox, web server and task worker, on PostgreSQL."""
+"""Browser tests drive real processes: Merge sandbox, web server and task worker, on PostgreSQL.
+
+`stack` is the demo (seeded, mail written to files); `bare_stack` starts from nothing: no organization, no
+user, and its mail goes to a real SMTP server in the test process (`stack.smtp`), read as a person would.
+"""
 
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +21,7 @@ import dj_database_url
 import httpx
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page
 
 from merge_sandbox.launch import free_port, start_sandbox, wait_until_up
@@ -20,12 +30,60 @@ from tests.conftest import ROOT
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
+class MailServer:
+    """A real SMTP server the product sends to; tests wait for a message as a person waits for an email."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._arrived = threading.Condition()
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self._arrived:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, *, to: str, subject: str = "", timeout: float = 60, after: int = 0) -> EmailMessage:
+        """The first message to `to` (whose subject contains `subject`) among those from index `after` on;
+        the worker sends queued mail within seconds."""
+
+        def found() -> EmailMessage | None:
+            for message in self.messages[after:]:
+                if to.lower() in str(message["To"]).lower() and subject in " ".join(
+                    str(message["Subject"]).split()
+                ):
+                    return message
+            return None
+
+        with self._arrived:
+            self._arrived.wait_for(lambda: found() is not None, timeout=timeout)
+            message = found()
+        assert message is not None, (
+            f"no email to {to} ({subject!r}); got {[str(m['Subject']) for m in self.messages]}"
+        )
+        return message
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        body = message.get_body(preferencelist=("plain",))
+        return body.get_content() if body is not None else ""
+
+    def link(self, message: EmailMessage, path: str) -> str:
+        """The first URL in the message whose path starts with `path` (such as /invitations/)."""
+        found = re.search(rf"https?://[^\s/]+{re.escape(path)}\S*", self.text(message))
+        assert found, f"no {path} link in: {self.text(message)}"
+        return found.group(0)
+
+
 @dataclass
 class Stack:
     web: str
     sandbox: str
     env: dict[str, str]
     mail: Path
+    smtp: MailServer | None = field(default=None)
 
     def subjects(self) -> list[str]:
         """Subjects of every email sent so far, oldest first (one file per connection, one line each)."""
@@ -48,6 +106,10 @@ class Stack:
         )
         assert done.returncode == 0, done.stderr
         return done.stdout + done.stderr
+
+    def make_staff(self, email: str, password: str) -> None:
+        """A Skillibrium staff user, made the way operators make one: manage.py createsuperuser."""
+        self.manage("createsuperuser", "--no-input", "--email", email, DJANGO_SUPERUSER_PASSWORD=password)
 
     def control(self, method: str, path: str, **json: Any) -> Any:
         response = httpx.request(method, f"{self.sandbox}/_sandbox/{path}", json=json or None, timeout=120)
@@ -75,10 +137,17 @@ def _drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The whole product, as SKILLIBRIUM_ENVIRONMENT `request.param` (sandbox unless parametrized)."""
-    environment = getattr(request, "param", "sandbox")
+@contextmanager
+def launch(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    environment: str = "sandbox",
+    seed: Callable[[Stack], object] | None = None,
+    smtp: bool = False,
+    **settings: str,
+) -> Iterator[Stack]:
+    """The whole product on free ports and its own database; `seed` runs after migrating, before serving;
+    `settings` are extra SKILLIBRIUM_* environment variables."""
     database = _fresh_database()
     web_port = free_port()
     web = f"http://127.0.0.1:{web_port}"
@@ -88,6 +157,7 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     )
     sandbox, sandbox_process = launched.url, launched.process
     mail = tmp_path_factory.mktemp("mail")
+    server = MailServer() if smtp else None
     env = os.environ | {
         "DATABASE_URL": database,
         "SKILLIBRIUM_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -98,12 +168,21 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         "MERGE_API_URL": f"{sandbox}/api",
         "MERGE_LINK_SCRIPT_URL": f"{sandbox}/link/initialize.js",
     }
+    if server is not None:
+        server.controller.start()
+        env |= {
+            "SKILLIBRIUM_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "SKILLIBRIUM_SMTP_HOST": "127.0.0.1",
+            "SKILLIBRIUM_SMTP_PORT": str(server.controller.port),
+        }
+    env |= settings
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    stack = Stack(web=web, sandbox=sandbox, env=env, mail=mail)
+    stack = Stack(web=web, sandbox=sandbox, env=env, mail=mail, smtp=server)
     processes = [sandbox_process]
     try:
         stack.manage("migrate", "--no-input")
-        stack.manage("seed_demo", "--size", "60", "--sync")
+        if seed is not None:
+            seed(stack)
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "skillibrium.asgi:application", "--port", str(web_port)],
@@ -121,7 +200,34 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             process.terminate()
         for process in processes:
             process.wait(timeout=15)
+        if server is not None:
+            server.controller.stop()
         _drop_database(database)
+
+
+def seed_demo(stack: Stack) -> None:
+    stack.manage("seed_demo", "--size", "60", "--sync")
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The demo, as SKILLIBRIUM_ENVIRONMENT `request.param` (sandbox unless parametrized)."""
+    with launch(tmp_path_factory, environment=getattr(request, "param", "sandbox"), seed=seed_demo) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def bare_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The product from nothing (no organization, no user), its mail caught by a real SMTP server."""
+    with launch(tmp_path_factory, smtp=True, SKILLIBRIUM_SELF_SIGNUP="1") as stack:
+        yield stack
+
+
+def sign_in(page: Page, stack: Stack, email: str, password: str) -> None:
+    page.goto(f"{stack.web}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture
