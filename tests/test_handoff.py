@@ -91,7 +91,7 @@ def test_a_member_cannot_take_over_and_another_organizations_admin_finds_nothing
     integration.linked_by = owner
     integration.save()
     owner.is_active = False
-    owner.save()
+    owner.save(update_fields=["is_active"])
     url = reverse("integrations:take_over", args=[integration.pk])
     assert signed_in(make_user(org)).post(url).status_code == 403
     assert signed_in(make_user(make_org(), role=Role.ADMIN)).post(url).status_code == 404
@@ -107,7 +107,7 @@ def test_demoting_or_deleting_the_owner_asks_too_and_staff_see_one_nobody_can_ta
     integration.linked_by = owner
     integration.save()
     owner.membership.role = Role.MEMBER
-    owner.membership.save()
+    owner.membership.save(update_fields=["role"])
     assert Handoff.objects.get().status == HandoffStatus.LEFT
 
     lonely = make_org()
