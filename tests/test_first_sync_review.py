@@ -140,10 +140,13 @@ def test_the_summary_shows_matches_conflicts_and_duplicates(
     assert found["matched"] == 1 and found["matched_examples"] == [existing.email]
     assert found["matched_by"] == {"work email": 1}
     assert found["elsewhere"] == 1 and found["elsewhere_examples"] == [elsewhere.email]
-    assert found["duplicates"] == 1 and found["duplicate_examples"] == [[active[2]["work_email"], 2]]
+    assert found["duplicates"] == 1 and found["duplicates_examples"] == [[active[2]["work_email"], 2]]
     assert found["without_email"] == 1
     assert found["create"] == len(active) - 2  # neither the member nor another organization's user
     assert Person.objects.get(work_email=existing.email).user_id is None  # not linked before confirming
+    page = signed_in(admin).get(reverse("integrations:first_sync_review", args=[integration.pk]))
+    shown = page.content.decode()
+    assert f"{active[2]['work_email']} (2 records)" in shown and elsewhere.email in shown
     review.confirm(integration=integration, membership=admin.membership, send_invitations=False)
     work_off_provisioning()
     assert Person.objects.get(work_email=existing.email).user_id == existing.pk

@@ -87,7 +87,7 @@ def compute(integration: Integration) -> dict[str, Any]:
         "elsewhere": changes.elsewhere,
         "elsewhere_examples": preview.get("elsewhere", []),
         "duplicates": duplicates.count(),
-        "duplicate_examples": [[d["e"], d["n"]] for d in duplicates[:EXAMPLES]],
+        "duplicates_examples": [[d["e"], d["n"]] for d in duplicates[:EXAMPLES]],
         "without_email": without.count(),
         "without_email_examples": [
             f"{p.first_name} {p.last_name}".strip() or f"Record {p.pk}"
