@@ -16,7 +16,7 @@ $(STAMP): $(PY) pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	@mkdir -p var
-	SKILLIBRIUM_DEBUG=1 $(PY) manage.py demo
+	SKILLIBRIUM_DEBUG=1 SKILLIBRIUM_SELF_SIGNUP=1 $(PY) manage.py demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -124,11 +124,13 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "directory:my_org"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "skillibrium.accounts.forms.SignupForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_ADAPTER = "skillibrium.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
-# Addresses come from the organization's HRIS or an admin, not from self sign-up: nothing to verify.
+# Addresses from the organization's HRIS or an admin are verified by accepting the invitation; someone who
+# signed up cannot sign in before verifying theirs (AccountAdapter.pre_login), whatever this says.
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
@@ -193,11 +195,11 @@ TASKS = {
 }
 CRONTASK = {"REDIS_URL": os.environ["SKILLIBRIUM_REDIS_URL"]} if "SKILLIBRIUM_REDIS_URL" in os.environ else {}
 
-# A connection degraded this long (a provider offline, a Merge issue that needs no relink) is told to admins.
 # An invitation's link works this many days; an admin can resend a new one.
 INVITATION_DAYS = int(env("SKILLIBRIUM_INVITATION_DAYS", "7"))
 # Anyone may create an organization by signing up (their email verified); off in production unless asked.
 SELF_SIGNUP = env_bool("SKILLIBRIUM_SELF_SIGNUP", ENVIRONMENT != "production")
+# A connection degraded this long (a provider offline, a Merge issue that needs no relink) is told to admins.
 DEGRADED_ALERT_HOURS = float(env("SKILLIBRIUM_DEGRADED_ALERT_HOURS", "24"))
 DEFAULT_FROM_EMAIL = env("SKILLIBRIUM_FROM_EMAIL", "Skillibrium <no-reply@skillibrium.example>")
 SUPPORT_EMAIL = env("SKILLIBRIUM_SUPPORT_EMAIL", "support@skillibrium.example")

@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/sso/", accounts_views.sso_start, name="sso_start"),
     path("accounts/email/", accounts_views.not_offered),
     path("accounts/3rdparty/", accounts_views.not_offered),
+    path("accounts/signup/", accounts_views.signup),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation_accept"),
     path("staff/", operations.operations, name="staff_operations"),

@@ -1,4 +1,5 @@
-"""How allauth signs people in here: no self sign-up, SSO per organization, deactivated people never."""
+"""How allauth signs people in here: SSO per organization, deactivated people never; self sign-up where
+settings.SELF_SIGNUP allows it, its email verified before the new organization exists."""
 
 import logging
 import uuid
@@ -11,15 +12,18 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 
 from skillibrium.core import crypto
 from skillibrium.core.models import record
 
-from . import sso
+from . import organizations, sso
+from .models import SignUp
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +50,15 @@ class QueuedMessage(EmailMessage):
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        # People join through their organization's directory sync or an admin's invitation.
-        return False
+        # Otherwise people join only through their organization's directory sync or an admin's invitation.
+        return bool(settings.SELF_SIGNUP)
+
+    def confirm_email(self, request: HttpRequest, email_address: Any) -> bool:
+        confirmed = bool(super().confirm_email(request, email_address))
+        pending = SignUp.objects.filter(user_id=email_address.user_id).first()
+        if email_address.verified and pending is not None:
+            organizations.finish_signup(pending)
+        return confirmed
 
     def render_mail(
         self,
@@ -74,6 +85,8 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
         refused: HttpResponse | None = super().pre_login(request, user, **kwargs)
         if refused is not None:
             return refused
+        if SignUp.objects.filter(user_id=user.pk).exists():
+            return self._verify_first(request, user)
         by_sso = bool((kwargs.get("signal_kwargs") or {}).get("sociallogin"))
         reason = None if by_sso else sso.password_sign_in_refusal(user=user)
         if reason:
@@ -83,6 +96,19 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
             logger.info("password sign-in refused for user %s: SSO required", user.pk)
             return render(request, "account/sso_required.html", {"reason": reason}, status=403)
         return None
+
+    def _verify_first(self, request: HttpRequest, user: Any) -> HttpResponse:
+        """Someone who signed up signs in once their email is verified: each attempt before sends the link."""
+        from allauth.account.internal.stagekit import clear_login
+        from allauth.account.models import EmailAddress
+
+        clear_login(request)
+        address, _ = EmailAddress.objects.get_or_create(
+            user=user, email=user.email, defaults={"primary": True, "verified": False}
+        )
+        address.send_confirmation(request, signup=True)
+        response: HttpResponseBase = self.respond_email_verification_sent(request, user)
+        return response  # type: ignore[return-value]
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         # The email is logged to trace attacks; the password never is.

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from . import sso
 from .models import Environment, Membership, Organization, Role, SSOConfiguration, SSOProtocol, User
-from .organizations import is_time_zone
+from .organizations import claimed_by, domain_of, is_time_zone
 from .saml import MetadataError, parse_metadata
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -202,3 +202,32 @@ class OrganizationForm(forms.Form):
                 "Use another address for this organization's first admin."
             )
         return email
+
+
+class SignupForm(forms.Form):
+    """What allauth's sign-up asks besides email and password (ACCOUNT_SIGNUP_FORM_CLASS)."""
+
+    organization_name = forms.CharField(max_length=200, label="Organization name")
+    first_name = forms.CharField(max_length=150, label="Your first name")
+    last_name = forms.CharField(max_length=150, label="Your last name", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        """A sign-up never joins, or starts a second, organization of a domain that is already someone's."""
+        cleaned = super().clean() or {}
+        email = str(cleaned.get("email") or "")
+        owner = claimed_by(email) if email else None
+        if owner is not None:
+            self.add_error(
+                "email",
+                f"{domain_of(email)} belongs to {owner.name}, which already uses Skillibrium. "
+                f"Ask an admin of {owner.name} to invite you.",
+            )
+        return cleaned
+
+    def signup(self, request: Any, user: User) -> None:
+        from .models import SignUp
+
+        user.first_name = self.cleaned_data["first_name"].strip()
+        user.last_name = self.cleaned_data["last_name"].strip()
+        user.save(update_fields=["first_name", "last_name"])
+        SignUp.objects.create(user=user, organization_name=self.cleaned_data["organization_name"].strip())

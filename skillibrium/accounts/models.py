@@ -165,6 +165,17 @@ class SSODomain(models.Model):
         return self.domain
 
 
+class SignUp(models.Model):
+    """Someone who signed up and has not verified their email yet: their organization is created then."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="pending_signup")
+    organization_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Sign-up of {self.user.email} for {self.organization_name}"
+
+
 class Invitation(models.Model):
     """A single-use link that lets an invited person choose a password; only the token's hash is stored."""
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from skillibrium.core.models import record
 
 from .invitations import InvitationRefused, invite
-from .models import Environment, Membership, Organization, Role, User
+from .models import Environment, Membership, Organization, Role, SignUp, SSODomain, User
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +54,13 @@ def create_with_invited_admin(
     return organization
 
 
-def create_for_signup(*, user: User, name: str) -> Organization:
-    """Self sign-up's way: the person who signed up (email verified) is the new organization's admin."""
+def finish_signup(pending: SignUp) -> Organization:
+    """Self sign-up's way, once the email is verified: the person who signed up is the new organization's
+    admin."""
+    user = pending.user
     with transaction.atomic():
-        organization = Organization.objects.create(name=name)
+        organization = Organization.objects.create(name=pending.organization_name)
+        pending.delete()
         Membership.objects.create(user=user, organization=organization, role=Role.ADMIN)
         record(
             organization_id=organization.pk,
@@ -68,3 +71,50 @@ def create_for_signup(*, user: User, name: str) -> Organization:
         )
     logger.info("organization %s created by sign-up of user %s", organization.pk, user.pk)
     return organization
+
+
+# Addresses anyone can have: their domain says nothing of an employer, so it is never an organization's.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "aol.com",
+        "gmail.com",
+        "googlemail.com",
+        "gmx.com",
+        "gmx.de",
+        "hey.com",
+        "hotmail.com",
+        "icloud.com",
+        "live.com",
+        "mail.com",
+        "me.com",
+        "msn.com",
+        "outlook.com",
+        "proton.me",
+        "protonmail.com",
+        "yahoo.com",
+        "yandex.com",
+        "zoho.com",
+    }
+)
+
+
+def domain_of(email: str) -> str:
+    return email.rpartition("@")[2].strip().lower()
+
+
+def claimed_by(email: str) -> Organization | None:
+    """The organization whose domain this is (its SSO domains, or its people's addresses), if any: someone
+    signing up with it is asked to get an invitation rather than start a second organization."""
+    domain = domain_of(email)
+    if not domain or domain in PUBLIC_MAIL_DOMAINS:
+        return None
+    sso = SSODomain.objects.filter(domain=domain).select_related("configuration__organization").first()
+    if sso is not None:
+        return sso.configuration.organization
+    member = (
+        Membership.objects.filter(user__email__iendswith=f"@{domain}")
+        .select_related("organization")
+        .order_by("organization_id")
+        .first()
+    )
+    return member.organization if member else None

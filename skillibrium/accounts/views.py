@@ -3,11 +3,13 @@ from allauth.account.utils import perform_login
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthProcess
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -228,3 +230,14 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         return response
     context = {"invitation": invitation, "organization": organization, "form": form}
     return render(request, "accounts/invitation_accept.html", context, status=400 if form.errors else 200)
+
+
+@login_not_required
+def signup(request: HttpRequest) -> HttpResponseBase:
+    """allauth's sign-up, where self sign-up is on; elsewhere there is no such page."""
+    from allauth.account.views import signup as allauth_signup
+
+    if not settings.SELF_SIGNUP:
+        raise Http404("Sign-up is not offered here.")
+    response: HttpResponseBase = allauth_signup(request)
+    return response

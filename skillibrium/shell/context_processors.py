@@ -13,6 +13,7 @@ from skillibrium.provisioning.models import HeldChange
 def skillibrium(request: HttpRequest) -> dict[str, Any]:
     context: dict[str, Any] = {
         "environment": settings.ENVIRONMENT,
+        "self_signup": settings.SELF_SIGNUP,
         "merge_link_script_url": settings.MERGE_LINK_SCRIPT_URL,
     }
     user = request.user

@@ -49,3 +49,39 @@ def test_staff_create_globex_and_its_admin_accepts_the_invitation(bare_stack: St
     page.context.clear_cookies()
     sign_in(page, stack, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.wait_for_url(f"{stack.web}/my-org/**")
+
+
+def test_someone_signs_up_verifies_their_email_and_runs_a_new_organization(
+    bare_stack: Stack, page: Page
+) -> None:
+    stack = bare_stack
+    assert stack.smtp is not None
+    email, password = "bill@initrode.example", "initrode-admin-passphrase"
+    page.context.clear_cookies()
+    page.goto(f"{stack.web}/accounts/login/")
+    page.get_by_role("link", name="Create your organization").click()
+    page.get_by_label("Organization name").fill("Initrode")
+    page.get_by_label("Your first name").fill("Bill")
+    page.get_by_label("Your last name").fill("Lumbergh")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    screenshot(page, "self-signup")
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+
+    mail = stack.smtp.wait_for(to=email, subject="Confirm")
+    page.goto(stack.smtp.link(mail, "/accounts/confirm-email/"))
+    page.get_by_role("button", name="Confirm").click()
+    sign_in(page, stack, email, password)
+    page.wait_for_url(f"{stack.web}/my-org/**")
+    expect(page.locator(".menu-caption")).to_have_text("Initrode · Admin")
+
+    # Initrode has the domain now: a colleague signing up is sent to Initrode's admin, nothing is created.
+    page.context.clear_cookies()
+    page.goto(f"{stack.web}/accounts/signup/")
+    page.get_by_label("Organization name").fill("Initrode Two")
+    page.get_by_label("Your first name").fill("Milton")
+    page.get_by_label("Email").fill("milton@initrode.example")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create organization").click()
+    expect(page.get_by_text("Ask an admin of Initrode to invite you.")).to_be_visible()
