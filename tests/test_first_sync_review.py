@@ -20,6 +20,7 @@ from skillibrium.integrations.models import Integration
 from skillibrium.notifications.tasks import send_invitations
 from skillibrium.provisioning.models import ProvisioningPolicy
 from skillibrium.provisioning.tasks import provision_everyone
+from skillibrium.sync.engine import sync_integration
 
 from .factories import make_org, make_user, signed_in
 from .mailbox import clear_mail, sent_mail
@@ -293,3 +294,24 @@ def test_the_command_shows_confirms_and_declines(
     assert len(provisioned(integration)) == found["create"] and not sent_mail()
     with pytest.raises(CommandError, match="not waiting for review"):
         call_command("review_first_sync", str(integration.pk), "--confirm")
+
+
+def test_a_confirm_during_a_run_leaves_provisioning_to_the_confirmation(
+    sandbox: Sandbox, work_off_provisioning: Callable[[], int]
+) -> None:
+    """A run that began while the review waited provisions nothing even if the review is confirmed before
+    it ends: the confirmation's pass does, with invitations as the admin chose them (here: none)."""
+    integration, admin, tenant = first_sync(sandbox)
+    expected = review.summary(integration)["create"] + 1
+    sandbox.control("POST", people_path(tenant))  # a hire: the run reads a page
+    sandbox.merge_sync()
+
+    def confirm_meanwhile(_run: object) -> None:
+        review.confirm(integration=integration, membership=admin.membership, send_invitations=False)
+
+    run = sync_integration(integration_id=integration.pk, trigger=Trigger.ADMIN, progress=confirm_meanwhile)
+    assert run is not None and run.provisioned == 0
+    assert users_of(integration) == 1
+    work_off_provisioning()
+    assert len(provisioned(integration)) == expected
+    assert not sent_mail()

@@ -98,6 +98,7 @@ def _record_crash(integration: Integration, run: SyncRun, error: Exception) -> N
 
 
 def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> SyncRun:
+    gated = review.needs_review(integration)  # as the run starts: what it read is for the review alone
     hold_for_review = bool(integration.break_noted_at) and reviews_after_break(integration.organization_id)
     with client_for(integration) as client:
         try:
@@ -105,7 +106,7 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
             ceiling = merge_sync_in_progress_since(client, integration)
             full_read = reconcile.reads_everything(integration, Trigger(run.trigger), reported)
             run.modified_after = None if full_read else run.modified_after
-            streaming = _streaming(integration, reported, hold_for_review=hold_for_review)
+            streaming = None if gated else _streaming(integration, reported, hold_for_review=hold_for_review)
             # What is read during a break or after one not yet reviewed: profile changes wait too.
             held = hold_for_review or (
                 reported is not None and reviews_after_break(integration.organization_id)
@@ -140,6 +141,13 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
     if full_read:
         reconcile.sweep_run(integration, run)
     full_pass = health.record_success(integration, watermark=next_watermark(newest, ceiling)) or full_read
+    if gated:
+        # Not even if the review is confirmed meanwhile: the confirmation's own pass provisions everyone, with
+        # invitations as the admin chose them.
+        if full_read or not integration.review_summary_at:
+            review.store_summary(integration)
+        run.warnings.append("Nothing was provisioned: the first sync waits for an admin's review.")
+        return run.finish(RunStatus.SUCCEEDED)
     _provision(
         integration,
         run,
@@ -148,20 +156,14 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         streamed=streaming.changes if streaming else None,
     )
     integration.break_considered()
-    if review.needs_review(integration) and (full_read or not integration.review_summary_at):
-        review.store_summary(integration)
-        run.warnings.append("Nothing was provisioned: the first sync waits for an admin's review.")
     return run.finish(RunStatus.SUCCEEDED)
 
 
 def _streaming(integration: Integration, reported: object, *, hold_for_review: bool) -> Streaming | None:
     """Provision people as their pages arrive, unless this run must look at everyone (the connection was
-    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), the
-    organization lived through a break and reviews what follows it (everything is held at the end), or the
-    first sync waits for review (nothing of this source applies)."""
+    unwell: changes it missed apply at the end), the source reports a problem (nothing applies), or the
+    organization lived through a break and reviews what follows it (everything is held at the end)."""
     if reported is not None or integration.provisioning_pending or hold_for_review:
-        return None
-    if review.needs_review(integration):
         return None
     return Streaming.start(integration.organization_id)
 
