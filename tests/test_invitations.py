@@ -165,3 +165,19 @@ def test_provisioning_invites_each_new_user_once() -> None:
     assert invite_users([u.pk for u in users]) == 0
     assert sorted(m.to[0] for m in sent_mail()) == sorted(u.email for u in users)
     assert all(status_of(u) == "invited" for u in users)
+
+
+def test_a_link_sent_to_an_address_the_person_no_longer_has_does_not_work() -> None:
+    """The HRIS moved the person to a new address (their old one may go to a new hire): the old mailbox's
+    link no longer opens their account."""
+    user = invite(organization=make_org(), email="nia@acme.example")
+    url = link_in_last_mail()
+    User.objects.filter(pk=user.pk).update(email="nia.new@acme.example")
+    _, response = accept(url)
+    assert response.status_code == 404  # type: ignore[attr-defined]
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+    resend(user=user, by=None)
+    assert sent_mail()[-1].to == ["nia.new@acme.example"]
+    _, response = accept(link_in_last_mail())
+    assert response.status_code == 302  # type: ignore[attr-defined]

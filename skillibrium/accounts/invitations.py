@@ -124,6 +124,7 @@ def _issue(user: User, organization: Organization, *, by: User | None, action: s
             user=user,
             organization=organization,
             token_hash=token_hash(token),
+            email=user.email,
             invited_by=by,
             created_at=now,
             expires_at=now + dt.timedelta(days=settings.INVITATION_DAYS),

@@ -182,6 +182,8 @@ class Invitation(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True)
+    # The address it was sent to: if the person's address moves on (to a new hire, say), the link dies too.
+    email = models.EmailField(blank=True, default="")
     invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -199,5 +201,10 @@ class Invitation(models.Model):
         return (now or timezone.now()) >= self.expires_at
 
     @property
+    def is_for_current_address(self) -> bool:
+        return self.email.lower() == self.user.email.lower()
+
+    @property
     def is_open(self) -> bool:
-        return self.accepted_at is None and self.superseded_at is None and not self.is_expired()
+        unused = self.accepted_at is None and self.superseded_at is None
+        return unused and self.is_for_current_address and not self.is_expired()

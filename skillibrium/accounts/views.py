@@ -209,7 +209,7 @@ def _unusable(request: HttpRequest, state: str, **context: object) -> HttpRespon
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link: the invited person chooses a password and is signed in; the link then stops."""
     invitation = invitations.find(token)
-    if invitation is None or not invitation.user.is_active:
+    if invitation is None or not invitation.user.is_active or not invitation.is_for_current_address:
         return _unusable(request, "unknown")
     organization = invitation.organization
     if invitation.accepted_at is not None:
