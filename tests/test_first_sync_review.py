@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -315,3 +316,15 @@ def test_a_confirm_during_a_run_leaves_provisioning_to_the_confirmation(
     work_off_provisioning()
     assert len(provisioned(integration)) == expected
     assert not sent_mail()
+
+
+def test_the_summary_costs_the_same_queries_for_more_people(sandbox: Sandbox) -> None:
+    """Counts by aggregate queries and the planner's chunks: no query per person."""
+    small, _, _ = first_sync(sandbox, size=20)
+    large, _, _ = first_sync(sandbox, size=40)
+    costs = []
+    for integration in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            review.compute(integration)
+        costs.append(len(queries))
+    assert costs[0] == costs[1]
