@@ -30,12 +30,15 @@ class Sandbox:
             self.control("POST", "tenants", provider=provider, name=f"{provider} co", size=size, seed=seed)
         )
 
-    def complete_link(self, link_token: str, tenant: dict[str, Any], password: str | None = None) -> str:
+    def complete_link(
+        self, link_token: str, tenant: dict[str, Any], password: str | None = None, *, pick: bool = False
+    ) -> str:
+        """With `pick`, the admin chose the tenant's provider in Link (a link token that named none)."""
         body = {
             "tenant": tenant["subdomain"],
             "username": tenant["username"],
             "password": password or tenant["password"],
-        }
+        } | ({"integration": tenant["provider"]} if pick else {})
         response = httpx.post(f"{self.url}/_sandbox/link/{link_token}/complete", json=body, timeout=60)
         if response.status_code >= 400:
             raise PermissionError(response.json().get("detail"))

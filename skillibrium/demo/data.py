@@ -61,6 +61,7 @@ def _link(
         public_token=public_token["public_token"],
         membership=None,
         review_first_sync=False,  # the demo's people are provisioned by its first sync, as they always were
+        replace_connected=True,  # a seed run again, after the sandbox lost its account
     )
     return tenant
 

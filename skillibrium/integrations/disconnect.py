@@ -18,7 +18,7 @@ def disconnect(*, integration: Integration, by_email: str) -> str:
     integration.set_health(Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN, f"Disconnected by {by_email}.")
     integration.merge_deletion_requested_at = timezone.now()
     integration.save(update_fields=["merge_deletion_requested_at"])
-    return _delete_at_merge(integration)
+    return delete_at_merge(integration)
 
 
 def finish_pending_deletions() -> int:
@@ -29,12 +29,12 @@ def finish_pending_deletions() -> int:
         if (integration.health, integration.cause) != (Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN):
             # Connected again since (the same linked account, relinked): it must not be deleted now.
             _confirmed(integration)
-        elif _delete_at_merge(integration):
+        elif delete_at_merge(integration):
             left += 1
     return left
 
 
-def _delete_at_merge(integration: Integration) -> str:
+def delete_at_merge(integration: Integration) -> str:
     """Merge's word, not its status code: the deletion counts once Merge no longer lists the account."""
     try:
         with client_for(integration) as client:

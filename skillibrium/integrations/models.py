@@ -12,6 +12,8 @@ from skillibrium.merge_client import MergeClient
 
 from .choices import Category, Cause, Health, IncidentKind, ReviewState, Trigger
 
+PROVIDER_LOGOS = frozenset({"workday", "bamboohr", "hibob", "salesforce", "hubspot"})
+
 
 class IntegrationQuerySet(models.QuerySet["Integration"]):
     def for_org(self, organization: Organization) -> Self:
@@ -36,7 +38,6 @@ class Integration(models.Model):
     category = models.CharField(max_length=8, choices=Category.choices)
     provider_slug = models.CharField(max_length=64)
     provider_name = models.CharField(max_length=128)
-    provider_logo_url = models.URLField(blank=True)
     merge_account_id = models.CharField(max_length=64)
     account_token = EncryptedTextField()
     # Set when a relink came back with another linked account (new Merge ids for the same provider records):
@@ -112,6 +113,12 @@ class Integration(models.Model):
     def awaiting_review(self) -> bool:
         """The first sync waits for an admin: nothing of this source is provisioned."""
         return self.review_state in (ReviewState.PENDING, ReviewState.DECLINED)
+
+    @property
+    def logo(self) -> str:
+        """The provider's logo, served by Skillibrium: Merge's image URL, frozen at link time, breaks."""
+        slug = self.provider_slug if self.provider_slug in PROVIDER_LOGOS else "generic"
+        return f"skillibrium/logos/{slug}.svg"
 
     @property
     def can_sync(self) -> bool:

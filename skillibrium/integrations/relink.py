@@ -16,8 +16,9 @@ from skillibrium.accounts.models import Membership, Organization
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeClient
 
-from .choices import Health, ReviewState, Trigger
+from .choices import Cause, Health, ReviewState, Trigger
 from .delegation import complete_delegations
+from .disconnect import delete_at_merge
 from .models import Integration, PlatformIncident
 
 # A queued sync that has not started after this long is taken as lost (its task never ran): the next request
@@ -158,6 +159,16 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
     return RelinkOutcome(integration, same_account)
 
 
+class AlreadyConnected(Exception):
+    """The organization has a connected integration of that category: one HRIS and one CRM each."""
+
+
+def can_connect(organization: Organization, category: str) -> bool:
+    """No integration of the category, or only one an admin disconnected on purpose."""
+    current = Integration.objects.filter(organization=organization, category=category).first()
+    return current is None or current.cause == Cause.DISCONNECTED_BY_ADMIN
+
+
 def connect(
     *,
     organization: Organization,
@@ -165,39 +176,78 @@ def connect(
     public_token: str,
     membership: Membership | None,
     review_first_sync: bool = True,
+    replace_connected: bool = False,
 ) -> Integration:
-    """A new connection (or one made again after a Disconnect). Its first sync reads everyone into the
-    directory and waits for an admin's review before provisioning anybody (review.py), unless
-    `review_first_sync` is off (seeds, tests). The same linked account again is a relink, never reviewed."""
+    """A new connection, or one made again after a Disconnect: the directory stays, and people are matched
+    to the new account's records (by the provider's ids when it is the same provider, else by work email).
+    Its first sync reads everyone into the directory and waits for an admin's review before provisioning
+    anybody (review.py), unless `review_first_sync` is off (seeds, tests). The same linked account again is
+    a relink, never reviewed. A connected integration of the category is refused (one HRIS, one CRM), unless
+    `replace_connected` (the demo seed, whose sandbox account is gone)."""
     with MergeClient(category=category) as client:
         linked = client.exchange_public_token(public_token)
-    existing = Integration.objects.filter(organization=organization, category=category).first()
-    relinked = existing is not None and existing.merge_account_id == linked.account_id
-    gate: dict[str, object] = {}
-    if not relinked:
-        state = ReviewState.PENDING if review_first_sync else ReviewState.NONE
-        gate = {"review_state": state, "review_summary": {}, "review_summary_at": None}
-        gate |= {"reviewed_at": None, "reviewed_by": None}
-    integration, _ = Integration.objects.update_or_create(
-        organization=organization,
-        category=category,
-        defaults={
+    with transaction.atomic():
+        previous = (
+            Integration.objects.select_for_update()
+            .filter(organization=organization, category=category)
+            .first()
+        )
+        relinked = previous is not None and previous.merge_account_id == linked.account_id
+        if previous is not None and not (
+            relinked or replace_connected or previous.cause == Cause.DISCONNECTED_BY_ADMIN
+        ):
+            raise AlreadyConnected(
+                f"{organization} already has a connected {previous.get_category_display()}."
+            )
+        integration = previous or Integration(organization=organization, category=category)
+        if previous is not None and not relinked and previous.merge_deletion_requested_at:
+            # The old account must not outlive its replacement at Merge: its token is about to be replaced.
+            delete_at_merge(previous)
+        rekey = (
+            previous.merge_account_id
+            if previous and not relinked and previous.provider_slug == linked.provider_slug
+            else ""
+        )
+        fields: dict[str, object] = {
             "provider_slug": linked.provider_slug,
             "provider_name": linked.provider_name,
-            "provider_logo_url": linked.provider_logo_url,
             "merge_account_id": linked.account_id,
             "account_token": linked.account_token,
             "linked_by": membership.user if membership else None,
             "linked_at": timezone.now(),
-            "health": Health.HEALTHY,
-            **gate,
-        },
-    )
-    record(
-        organization_id=organization.pk,
-        actor_id=membership.user_id if membership else None,
-        action="integration.connected",
-        target=str(integration),
-        first_sync_reviewed=integration.awaiting_review,
-    )
+            "merge_deletion_requested_at": None,
+            "is_paused": False,
+            "next_sync_at": timezone.now(),
+        }
+        if not relinked:
+            fields |= {
+                # The same provider's records come back under new Merge ids: moved by the provider's own ids.
+                "rekey_from_account": rekey,
+                "sync_watermark": None,
+                "last_full_read_at": None,
+                "merge_issues": [],
+                "failing_since": None,
+                "consecutive_failures": 0,
+                "password_rotation_days": None,
+                "rotation_warned_at": None,
+                "review_state": ReviewState.PENDING if review_first_sync else ReviewState.NONE,
+                "review_summary": {},
+                "review_summary_at": None,
+                "reviewed_at": None,
+                "reviewed_by": None,
+            }
+        for name, value in fields.items():
+            setattr(integration, name, value)
+        integration.save()
+        if previous is not None:
+            integration.set_health(Health.HEALTHY, detail="Connected again.")
+        record(
+            organization_id=organization.pk,
+            actor_id=membership.user_id if membership else None,
+            action="integration.connected",
+            target=str(integration),
+            account=linked.account_id,
+            again=previous is not None,
+            first_sync_reviewed=integration.awaiting_review,
+        )
     return integration

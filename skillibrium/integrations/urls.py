@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import actions, views, webhooks
+from .choices import Category
 
 app_name = "integrations"
 urlpatterns = [
@@ -12,6 +13,24 @@ urlpatterns = [
         views.edit,
         {"section": "company"},
         name="company_edit",
+    ),
+    *(
+        route
+        for category in Category.values
+        for route in (
+            path(
+                f"integrations/connect/{category}/start/",
+                views.connect_start,
+                {"category": category},
+                name="connect_start",
+            ),
+            path(
+                f"integrations/connect/{category}/complete/",
+                views.connect_complete,
+                {"category": category},
+                name="connect_complete",
+            ),
+        )
     ),
     path("integrations/<int:pk>/relink/start/", views.relink_start, name="relink_start"),
     path("integrations/<int:pk>/relink/complete/", views.relink_complete, name="relink_complete"),

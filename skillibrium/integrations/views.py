@@ -62,7 +62,8 @@ def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).filter(category=Category.HRIS)
     handoffs = handoff.open_handoffs(integrations)
     cards = [(i, degradation(i), handoffs.get(i.pk)) for i in integrations]
-    return render(request, "integrations/hris_settings.html", {"cards": cards})
+    context = {"cards": cards, "can_connect": relink.can_connect(membership.organization, Category.HRIS)}
+    return render(request, "integrations/hris_settings.html", context)
 
 
 @admin_view
@@ -70,7 +71,68 @@ def company_integrations(request: HttpRequest, membership: Membership) -> HttpRe
     integrations = Integration.objects.for_org(membership.organization).order_by("category")
     handoffs = handoff.open_handoffs(integrations)
     rows = [(i, degradation(i), handoffs.get(i.pk)) for i in integrations]
-    return render(request, "integrations/company_integrations.html", {"rows": rows, "tab": "company"})
+    context = {
+        "rows": rows,
+        "tab": "company",
+        "can_connect_crm": relink.can_connect(membership.organization, Category.CRM),
+    }
+    return render(request, "integrations/company_integrations.html", context)
+
+
+CONNECTED_FROM = {
+    Category.HRIS: "integrations:hris_settings",
+    Category.CRM: "integrations:company_integrations",
+}
+
+
+@require_POST
+@admin_view
+def connect_start(request: HttpRequest, membership: Membership, category: str) -> HttpResponse:
+    """A link token without a provider: Merge Link lets the admin pick one of the category's providers."""
+    kind = Category(category)
+    if not relink.can_connect(membership.organization, kind):
+        return JsonResponse({"error": f"An {kind.label} is already connected."}, status=409)
+    try:
+        token = relink.start_link(
+            organization=membership.organization, category=kind, email=membership.user.email
+        )
+    except MergeError as error:
+        status = 503 if isinstance(error, Misconfigured) else 502
+        return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
+    return JsonResponse({"link_token": token})
+
+
+@require_POST
+@admin_view
+def connect_complete(request: HttpRequest, membership: Membership, category: str) -> HttpResponse:
+    kind = Category(category)
+    back = redirect(CONNECTED_FROM[kind])
+    public_token = request.POST.get("public_token", "").strip()
+    if not public_token:
+        messages.error(request, "Merge Link did not return a token; nothing was connected. Please try again.")
+        return back
+    try:
+        integration = relink.connect(
+            organization=membership.organization,
+            category=kind,
+            public_token=public_token,
+            membership=membership,
+        )
+    except relink.AlreadyConnected as refused:
+        messages.error(request, f"{refused} Nothing was changed.")
+        return back
+    except MergeError as error:
+        messages.error(
+            request, f"The connection could not be completed; nothing was changed. {for_admins(error)}"
+        )
+        return back
+    request_sync(integration, Trigger.SETUP)
+    messages.success(
+        request,
+        f"{integration.provider_name} is connected. The first sync has started; "
+        "its result appears on the Edit page.",
+    )
+    return back
 
 
 @admin_view

@@ -32,7 +32,6 @@ class LinkedAccountToken:
     account_token: str = field(repr=False)
     provider_name: str
     provider_slug: str
-    provider_logo_url: str
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,6 @@ class MergeClient:
             account_token=str(data["account_token"]),
             provider_name=str(integration.get("name") or ""),
             provider_slug=str(integration.get("slug") or ""),
-            provider_logo_url=str(integration.get("square_image") or integration.get("image") or ""),
         )
 
     def account_details(self) -> AccountDetails:
