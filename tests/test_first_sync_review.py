@@ -19,6 +19,7 @@ from skillibrium.integrations import review
 from skillibrium.integrations.choices import ReviewState, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.notifications.tasks import send_invitations
+from skillibrium.provisioning import first_sync
 from skillibrium.provisioning.models import ProvisioningPolicy
 from skillibrium.provisioning.tasks import provision_everyone
 from skillibrium.sync.engine import sync_integration
@@ -53,7 +54,7 @@ def work_off_provisioning(django_capture_on_commit_callbacks: Callable[..., Any]
     return work_off
 
 
-def first_sync(sandbox: Sandbox, size: int = 12) -> tuple[Integration, User, dict[str, Any]]:
+def waiting_for_review(sandbox: Sandbox, size: int = 12) -> tuple[Integration, User, dict[str, Any]]:
     tenant = sandbox.tenant(size=size)
     integration, admin = link(sandbox, make_org(), tenant, review_first_sync=True)
     clear_mail()
@@ -67,14 +68,14 @@ def users_of(integration: Integration) -> int:
 
 
 def test_the_first_sync_reads_everyone_and_provisions_nobody(sandbox: Sandbox) -> None:
-    integration, _admin, _ = first_sync(sandbox)
+    integration, _admin, _ = waiting_for_review(sandbox)
     people = Person.objects.for_org(integration.organization)
     assert people.count() == 12
     assert users_of(integration) == 1  # the admin who connected
     assert not people.filter(user__isnull=False).exists()
     assert not sent_mail()
     assert review.needs_review(integration)
-    found = review.summary(integration)
+    found = first_sync.summary(integration)
     assert found["people"] == 12
     active = people.filter(employment_status="ACTIVE").exclude(work_email="").count()
     assert found["create"] == active
@@ -88,8 +89,8 @@ def test_the_first_sync_reads_everyone_and_provisions_nobody(sandbox: Sandbox) -
 def test_confirm_provisions_everyone_once_and_invites(
     sandbox: Sandbox, work_off_provisioning: Callable[[], int]
 ) -> None:
-    integration, admin, _ = first_sync(sandbox)
-    expected = review.summary(integration)["create"]
+    integration, admin, _ = waiting_for_review(sandbox)
+    expected = first_sync.summary(integration)["create"]
     assert review.confirm(integration=integration, membership=admin.membership, send_invitations=True)
     assert not review.confirm(integration=integration, membership=admin.membership, send_invitations=True)
     assert work_off_provisioning() == 1
@@ -104,16 +105,16 @@ def test_confirm_provisions_everyone_once_and_invites(
 def test_confirm_without_invitations_creates_users_and_sends_no_mail(
     sandbox: Sandbox, work_off_provisioning: Callable[[], int]
 ) -> None:
-    integration, admin, _ = first_sync(sandbox)
+    integration, admin, _ = waiting_for_review(sandbox)
     review.confirm(integration=integration, membership=admin.membership, send_invitations=False)
     work_off_provisioning()
-    assert len(provisioned(integration)) == review.summary(integration)["create"] > 0
+    assert len(provisioned(integration)) == first_sync.summary(integration)["create"] > 0
     assert not sent_mail()
     assert ProvisioningPolicy.objects.get(organization=integration.organization).send_invitations
 
 
 def test_decline_provisions_nothing_and_keeps_waiting(sandbox: Sandbox) -> None:
-    integration, admin, _ = first_sync(sandbox)
+    integration, admin, _ = waiting_for_review(sandbox)
     assert review.decline(integration=integration, membership=admin.membership)
     sync(integration)
     assert not provisioning_passes()
@@ -138,7 +139,7 @@ def test_the_summary_shows_matches_conflicts_and_duplicates(
     sandbox.control("POST", people_path(tenant), work_email="")
     sandbox.merge_sync()
     sync(integration, Trigger.SETUP)
-    found = review.summary(integration)
+    found = first_sync.summary(integration)
     assert found["matched"] == 1 and found["matched_examples"] == [existing.email]
     assert found["matched_by"] == {"work email": 1}
     assert found["elsewhere"] == 1 and found["elsewhere_examples"] == [elsewhere.email]
@@ -159,8 +160,8 @@ def test_the_summary_shows_matches_conflicts_and_duplicates(
 def test_changing_the_filters_recomputes_the_summary(
     sandbox: Sandbox, work_off_provisioning: Callable[[], int]
 ) -> None:
-    integration, admin, _ = first_sync(sandbox)
-    before = review.summary(integration)
+    integration, admin, _ = waiting_for_review(sandbox)
+    before = first_sync.summary(integration)
     response = signed_in(admin).post(
         reverse("provisioning:policy"),
         {
@@ -174,7 +175,7 @@ def test_changing_the_filters_recomputes_the_summary(
     assert response.status_code == 302
     work_off_provisioning()
     integration.refresh_from_db()
-    after = review.summary(integration)
+    after = first_sync.summary(integration)
     assert after["filters"]["employment_types"] == ["INTERN"]
     interns = Person.objects.for_org(integration.organization).filter(
         employment_type="INTERN", employment_status="ACTIVE"
@@ -192,7 +193,7 @@ def test_a_connection_made_without_review_provisions_as_before(sandbox: Sandbox)
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_confirms_provision_once(sandbox: Sandbox) -> None:
-    integration, admin, _ = first_sync(sandbox)
+    integration, admin, _ = waiting_for_review(sandbox)
     other = make_user(integration.organization, role=Role.ADMIN)
     barrier, results = threading.Barrier(2), []
 
@@ -217,7 +218,7 @@ def test_concurrent_confirms_provision_once(sandbox: Sandbox) -> None:
 def test_the_review_page_shows_the_summary_and_confirms(
     sandbox: Sandbox, work_off_provisioning: Callable[[], int]
 ) -> None:
-    integration, admin, _ = first_sync(sandbox)
+    integration, admin, _ = waiting_for_review(sandbox)
     client = signed_in(admin)
     card = client.get(reverse("integrations:hris_settings")).content.decode()
     assert "The first sync is waiting for your review" in card and "Review the first sync" in card
@@ -230,7 +231,7 @@ def test_the_review_page_shows_the_summary_and_confirms(
     )
     url = reverse("integrations:first_sync_review", args=[integration.pk])
     page = client.get(url).content.decode()
-    found = review.summary(integration)
+    found = first_sync.summary(integration)
     assert "Nothing has been created and nobody has been emailed" in page
     assert found["create_examples"][0] in page and "Filters in effect" in page
     assert 'name="send_invitations" checked' in page
@@ -244,7 +245,7 @@ def test_the_review_page_shows_the_summary_and_confirms(
 
 
 def test_the_review_page_declines_and_recomputes(sandbox: Sandbox) -> None:
-    integration, admin, _ = first_sync(sandbox)
+    integration, admin, _ = waiting_for_review(sandbox)
     client = signed_in(admin)
     url = reverse("integrations:first_sync_review", args=[integration.pk])
     client.post(url, {"action": "decline"})
@@ -257,13 +258,13 @@ def test_the_review_page_declines_and_recomputes(sandbox: Sandbox) -> None:
     assert 'id="filters-changed"' in client.get(url).content.decode()
     client.post(url, {"action": "recompute"})
     integration.refresh_from_db()
-    assert review.summary(integration)["create"] == 0
+    assert first_sync.summary(integration)["create"] == 0
     assert 'id="filters-changed"' not in client.get(url).content.decode()
     assert users_of(integration) == 1 and not provisioning_passes()
 
 
 def test_only_the_organizations_admins_may_review(sandbox: Sandbox) -> None:
-    integration, _admin, _ = first_sync(sandbox)
+    integration, _admin, _ = waiting_for_review(sandbox)
     url = reverse("integrations:first_sync_review", args=[integration.pk])
     member = make_user(integration.organization)
     assert signed_in(member).get(url).status_code == 403
@@ -278,10 +279,10 @@ def test_only_the_organizations_admins_may_review(sandbox: Sandbox) -> None:
 def test_the_command_shows_confirms_and_declines(
     sandbox: Sandbox, work_off_provisioning: Callable[[], int]
 ) -> None:
-    integration, _admin, _ = first_sync(sandbox)
+    integration, _admin, _ = waiting_for_review(sandbox)
     out = io.StringIO()
     call_command("review_first_sync", str(integration.pk), stdout=out)
-    found = review.summary(integration)
+    found = first_sync.summary(integration)
     assert f"Users to create: {found['create']}" in out.getvalue() and "Nothing was changed" in out.getvalue()
     assert not provisioning_passes()
     with pytest.raises(CommandError, match="goes with --confirm"):
@@ -302,8 +303,8 @@ def test_a_confirm_during_a_run_leaves_provisioning_to_the_confirmation(
 ) -> None:
     """A run that began while the review waited provisions nothing even if the review is confirmed before
     it ends: the confirmation's pass does, with invitations as the admin chose them (here: none)."""
-    integration, admin, tenant = first_sync(sandbox)
-    expected = review.summary(integration)["create"] + 1
+    integration, admin, tenant = waiting_for_review(sandbox)
+    expected = first_sync.summary(integration)["create"] + 1
     sandbox.control("POST", people_path(tenant))  # a hire: the run reads a page
     sandbox.merge_sync()
 
@@ -320,11 +321,11 @@ def test_a_confirm_during_a_run_leaves_provisioning_to_the_confirmation(
 
 def test_the_summary_costs_the_same_queries_for_more_people(sandbox: Sandbox) -> None:
     """Counts by aggregate queries and the planner's chunks: no query per person."""
-    small, _, _ = first_sync(sandbox, size=20)
-    large, _, _ = first_sync(sandbox, size=40)
+    small, _, _ = waiting_for_review(sandbox, size=20)
+    large, _, _ = waiting_for_review(sandbox, size=40)
     costs = []
     for integration in (small, large):
         with CaptureQueriesContext(connection) as queries:
-            review.compute(integration)
+            first_sync.compute(integration)
         costs.append(len(queries))
     assert costs[0] == costs[1]

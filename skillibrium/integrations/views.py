@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
 from skillibrium.merge_client import MergeError, Misconfigured
+from skillibrium.provisioning import first_sync
 
 from . import handoff, relink, review, support
 from .causes import explain
@@ -257,12 +258,12 @@ def first_sync_review(request: HttpRequest, membership: Membership, pk: int) -> 
                 )
             return redirect(here)
         if action == "recompute" and review.needs_review(integration):
-            review.store_summary(integration)
+            first_sync.store_summary(integration)
             messages.success(request, "The summary was computed again with the filters in effect.")
             return redirect(here)
         messages.error(request, "Nothing was done: choose Confirm, Decline or Recompute.")
         return redirect(here)
-    found = review.summary(integration)
+    found = first_sync.summary(integration)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=membership.organization)
     kinds = ("create", "matched", "deactivate", "elsewhere", "duplicates", "without_email")
     context = {
@@ -272,6 +273,6 @@ def first_sync_review(request: HttpRequest, membership: Membership, pk: int) -> 
         "found": found,
         "listed": {kind: _listed(found, kind) for kind in kinds},
         "policy": policy,
-        "filters_changed": bool(found) and found.get("filters") != review.filters_in_effect(policy),
+        "filters_changed": bool(found) and found.get("filters") != first_sync.filters_in_effect(policy),
     }
     return render(request, "integrations/first_sync_review.html", context)

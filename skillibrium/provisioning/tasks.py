@@ -1,8 +1,8 @@
 from django.tasks import task
 
-from skillibrium.integrations import review
 from skillibrium.integrations.models import Integration
 
+from . import first_sync
 from .apply import provision_organization, reviews_after_break
 
 
@@ -16,5 +16,5 @@ def provision_everyone(organization_id: int, send_invitations: bool | None = Non
     changes = provision_organization(
         organization_id=organization_id, hold_for_review=hold, invite=send_invitations
     )
-    review.recompute_waiting(organization_id)  # a first sync waiting for review shows the filters' effect
+    first_sync.recompute_waiting(organization_id)  # a first sync waiting for review shows the filters' effect
     return changes.created

@@ -14,6 +14,7 @@ from skillibrium.integrations.choices import Health, Trigger
 from skillibrium.integrations.models import Integration, PlatformIncident, client_for
 from skillibrium.integrations.relink import request_sync
 from skillibrium.merge_client import MergeError, RelinkNeeded
+from skillibrium.provisioning import first_sync
 from skillibrium.provisioning.apply import Changes, provision_organization, reviews_after_break
 from skillibrium.provisioning.profiles import held_profiles
 from skillibrium.provisioning.streaming import Streaming
@@ -145,7 +146,7 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         # Not even if the review is confirmed meanwhile: the confirmation's own pass provisions everyone, with
         # invitations as the admin chose them.
         if full_read or not integration.review_summary_at:
-            review.store_summary(integration)
+            first_sync.store_summary(integration)
         run.warnings.append("Nothing was provisioned: the first sync waits for an admin's review.")
         return run.finish(RunStatus.SUCCEEDED)
     _provision(

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillibrium.integrations import review
 from skillibrium.integrations.models import Integration
+from skillibrium.provisioning import first_sync
 
 LINES = (
     ("people", "People found"),
@@ -46,8 +47,8 @@ class Command(BaseCommand):
         if not review.needs_review(found):
             raise CommandError(f"{found}: its first sync is not waiting for review.")
         if options["recompute"]:
-            review.store_summary(found)
-        summary = review.summary(found)
+            first_sync.store_summary(found)
+        summary = first_sync.summary(found)
         if not summary:
             raise CommandError(f"{found}: the first sync has not finished reading; try again once it has.")
         self._show(found, summary)

@@ -1,0 +1,118 @@
+"""What confirming a first sync's review would do: the planner's dry run over the waiting source's people and
+its conflicts, stored on the integration after each complete read and after a change of filters. The gate
+itself (confirm, decline) is integrations/review.py."""
+
+from typing import Any
+
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from skillibrium.integrations.models import Integration
+
+from .models import ProvisioningPolicy
+
+EXAMPLES = 50  # emails or names listed per kind; the rest are counted ("and N more")
+
+
+COUNTS = [
+    "people",
+    "create",
+    "matched",
+    "reactivate",
+    "update",
+    "deactivate",
+    "held",
+    "elsewhere",
+    "duplicates",
+    "without_email",
+]
+FILTERS = ("employment_statuses", "employment_types", "departments", "locations")
+
+
+def summary(integration: Integration) -> dict[str, Any]:
+    """The stored summary ({} until the first complete read has finished), every key present."""
+    stored = dict(integration.review_summary or {})
+    if not stored:
+        return {}
+    blank: dict[str, Any] = {name: 0 for name in COUNTS} | {f"{name}_examples": [] for name in COUNTS}
+    blank |= {"matched_by": {}, "send_invitations": True}
+    filters: dict[str, Any] = {name: [] for name in FILTERS} | {"invite_days_before_start": 0}
+    return blank | stored | {"filters": filters | stored.get("filters", {})}
+
+
+def compute(integration: Integration) -> dict[str, Any]:
+    """What confirming would do now, from the directory as read: the planner's dry run over this source's
+    people (creations, matches, conflicts) and the source's own duplicates and records without a work email.
+    Aggregate queries and the planner's chunks: no query per person."""
+    from skillibrium.directory.models import Person
+    from skillibrium.provisioning.apply import provision_organization
+
+    organization = integration.organization
+    policy, _ = ProvisioningPolicy.objects.get_or_create(organization=organization)
+    changes = provision_organization(
+        organization_id=organization.pk, dry_run=True, everyone=True, reviewing=integration.category
+    )
+    people = Person.objects.for_org(organization).filter(source_category=integration.category)
+    with_email = people.exclude(work_email="").annotate(e=Lower("work_email"))
+    # One user per email: of two records with one work email, the first gets it, the second nothing.
+    duplicates = with_email.values("e").annotate(n=Count("id")).filter(n__gt=1).order_by("e")
+    without = people.filter(work_email="").order_by("pk")
+    preview = changes.preview
+    return {
+        "people": people.count(),
+        "create": changes.created,
+        "create_examples": preview.get("create", []),
+        "matched": changes.matched,
+        "matched_by": {"work email": changes.matched},
+        "matched_examples": preview.get("link", []),
+        "reactivate": changes.reactivated,
+        "update": changes.updated,
+        "deactivate": changes.deactivated,
+        "deactivate_examples": preview.get("deactivate", []),
+        "held": changes.held,
+        "elsewhere": changes.elsewhere,
+        "elsewhere_examples": preview.get("elsewhere", []),
+        "duplicates": duplicates.count(),
+        "duplicates_examples": [[d["e"], d["n"]] for d in duplicates[:EXAMPLES]],
+        "without_email": without.count(),
+        "without_email_examples": [
+            f"{p.first_name} {p.last_name}".strip() or f"Record {p.pk}"
+            for p in without.only("first_name", "last_name")[:EXAMPLES]
+        ],
+        "filters": filters_in_effect(policy),
+        "send_invitations": policy.send_invitations,
+    }
+
+
+def filters_in_effect(policy: ProvisioningPolicy) -> dict[str, Any]:
+    """Whom the policy admits, as the summary shows it (and tells whether it changed since)."""
+    return {
+        "employment_statuses": policy.employment_statuses or ["ACTIVE"],
+        "employment_types": policy.employment_types,
+        "departments": policy.departments,
+        "locations": policy.locations,
+        "invite_days_before_start": policy.invite_days_before_start,
+    }
+
+
+def store_summary(integration: Integration) -> dict[str, Any]:
+    """Compute and keep the summary, while the review still waits (a confirm meanwhile wins)."""
+    computed = compute(integration)
+    now = timezone.now()
+    Integration.objects.awaiting_review().filter(pk=integration.pk).update(
+        review_summary=computed, review_summary_at=now
+    )
+    integration.review_summary, integration.review_summary_at = computed, now
+    return computed
+
+
+def recompute_waiting(organization_id: int) -> int:
+    """After a change of filters: every waiting review's summary again. Returns how many."""
+    waiting = Integration.objects.awaiting_review().filter(
+        organization_id=organization_id, review_summary_at__isnull=False
+    )
+    integrations = list(waiting.select_related("organization"))
+    for integration in integrations:
+        store_summary(integration)
+    return len(integrations)
