@@ -124,7 +124,7 @@ def test_after_a_disconnect_the_same_provider_connects_again_and_people_are_not_
     sync(integration)
     people = set(Person.objects.for_org(organization).values_list("pk", flat=True))
     old_account = integration.merge_account_id
-    assert disconnect.disconnect(integration=integration, by_email=admin.email) == ""
+    assert disconnect.disconnect(integration=integration, by=admin) == ""
     client = signed_in(admin)
     assert "Connect HRIS" in client.get(reverse("integrations:hris_settings")).content.decode()
 

@@ -87,7 +87,7 @@ def disconnect(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
     if request.POST.get("confirm") != integration.provider_name:
         messages.error(request, f"Type {integration.provider_name} to confirm; nothing was changed.")
         return back_to_edit(integration)
-    not_deleted = disconnect_integration(integration=integration, by_email=membership.user.email)
+    not_deleted = disconnect_integration(integration=integration, by=membership.user)
     _audit(membership, integration, "integration.disconnected", deleted_at_merge=not not_deleted)
     if not_deleted:
         messages.warning(
@@ -97,7 +97,8 @@ def disconnect(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
         )
     else:
         messages.success(
-            request, "Disconnected. Your people and users are kept; connect again with Relink Integration."
+            request,
+            "Disconnected. Your people and users are kept as they are; connect again whenever you want.",
         )
     return back_to_edit(integration)
 

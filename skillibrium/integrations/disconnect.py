@@ -4,6 +4,7 @@ import logging
 
 from django.utils import timezone
 
+from skillibrium.accounts.models import User
 from skillibrium.merge_client import AccountGone, MergeError
 
 from .choices import Cause, Health
@@ -13,11 +14,13 @@ from .models import Integration, client_for
 logger = logging.getLogger(__name__)
 
 
-def disconnect(*, integration: Integration, by_email: str) -> str:
-    """Returns "" when Merge confirmed the deletion, else why not (the deletion stays pending)."""
-    integration.set_health(Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN, f"Disconnected by {by_email}.")
-    integration.merge_deletion_requested_at = timezone.now()
-    integration.save(update_fields=["merge_deletion_requested_at"])
+def disconnect(*, integration: Integration, by: User) -> str:
+    """Returns "" when Merge confirmed the deletion, else why not (the deletion stays pending). The directory
+    and every user stay as they are: no sync runs, so nobody is deactivated, and nobody is asked to relink."""
+    integration.set_health(Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN, f"Disconnected by {by.email}.")
+    integration.merge_deletion_requested_at = integration.disconnected_at = timezone.now()
+    integration.disconnected_by = by
+    integration.save(update_fields=["merge_deletion_requested_at", "disconnected_at", "disconnected_by"])
     return delete_at_merge(integration)
 
 

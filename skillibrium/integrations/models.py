@@ -23,7 +23,9 @@ class IntegrationQuerySet(models.QuerySet["Integration"]):
         return self.filter(review_state__in=[ReviewState.PENDING, ReviewState.DECLINED])
 
     def needing_action(self) -> Self:
-        return self.filter(health__in=[Health.RELINK_NEEDED, Health.DISCONNECTED])
+        """Broken connections an admin must fix; one an admin disconnected on purpose asks nothing."""
+        broken = self.filter(health__in=[Health.RELINK_NEEDED, Health.DISCONNECTED])
+        return broken.exclude(cause=Cause.DISCONNECTED_BY_ADMIN)
 
     def due_for_sync(self) -> Self:
         return self.filter(
@@ -82,6 +84,11 @@ class Integration(models.Model):
     sync_requested = models.CharField(max_length=16, blank=True)
     # Set on Disconnect until Merge confirms it deleted the linked account; a scheduled task asks again.
     merge_deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    # Who disconnected on purpose, and when: the card says so instead of asking anyone to relink.
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # A sync queued and not started yet: requests meanwhile join it (relink.request_sync), so that a burst of
     # webhooks queues one sync. Cleared when a run takes the lease.
     sync_queued = models.CharField(max_length=16, blank=True)
@@ -123,6 +130,10 @@ class Integration(models.Model):
     @property
     def can_sync(self) -> bool:
         return not self.is_paused and not Health(self.health).needs_action
+
+    @property
+    def disconnected_on_purpose(self) -> bool:
+        return (self.health, self.cause) == (Health.DISCONNECTED, Cause.DISCONNECTED_BY_ADMIN)
 
     @property
     def full_read_due(self) -> bool:

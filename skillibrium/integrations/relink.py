@@ -216,6 +216,8 @@ def connect(
             "linked_by": membership.user if membership else None,
             "linked_at": timezone.now(),
             "merge_deletion_requested_at": None,
+            "disconnected_at": None,
+            "disconnected_by": None,
             "is_paused": False,
             "next_sync_at": timezone.now(),
         }

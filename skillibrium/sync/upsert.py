@@ -209,7 +209,7 @@ def _same_email(integration: Integration, rows: list[Mapped]) -> dict[str, _Same
     emails = {r.person["work_email"] for r in rows if r.person["work_email"]}
     if not emails:
         return {}
-    here = SourceIdentity.objects.filter(person=OuterRef("pk"), integration=integration)
+    here = SourceIdentity.objects.filter(person=OuterRef("pk"), integration=integration, superseded=False)
     found = (
         Person.objects.filter(organization_id=integration.organization_id)
         .annotate(email_key=Lower("work_email"), here=Exists(here))
