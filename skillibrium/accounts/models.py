@@ -78,10 +78,25 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+class AccessOverride(models.TextChoices):
+    """An admin's decision on a user's access that provisioning keeps until an admin clears it."""
+
+    KEPT_ACTIVE = "active", "Kept active by hand"
+    KEPT_DEACTIVATED = "deactivated", "Kept deactivated by hand"
+
+
 class Membership(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Set when an admin activates or deactivates someone the HRIS or CRM provisions: syncs leave it be.
+    access_override = models.CharField(max_length=16, choices=AccessOverride.choices, blank=True)
+
+    class Meta:
+        # The People page pages an organization's members in email order, a page at a time.
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["organization", "role"], name="membership_org_role")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.role}) in {self.organization}"

@@ -310,7 +310,9 @@ def _release_held(organization: Organization, today: dt.date, policy: Provisioni
     for held, candidate in zip(pending, snapshot.candidates([h.person for h in pending]), strict=True):
         if held.reason == HoldReason.NOT_SEEN:
             # Released when a read sees the person again (or nobody has access left to lose).
-            still_needed = candidate.not_seen and candidate.user_active
+            still_needed = (
+                candidate.not_seen and candidate.user_active and candidate.user_override != "active"
+            )
         elif held.kind == ChangeKind.UPDATE:
             names = candidate.user_active and candidate.names_differ
             still_needed = names or profiles.waiting(held)
@@ -330,9 +332,10 @@ def _still_needed(c: Candidate, kind: str, today: dt.date, policy: ProvisioningP
     """Whether a held change still has something to do: a person who came back, a user created or an
     address moved meanwhile, release it."""
     if kind == ChangeKind.DEACTIVATE:
-        return bool(c.leaving_evidence(today)) and c.user_active
+        return bool(c.leaving_evidence(today)) and c.user_active and c.user_override != "active"
     if kind == ChangeKind.CHANGE_EMAIL:
         return c.user_id is not None and bool(c.email) and c.email != c.user_email.lower()
     if kind == ChangeKind.CREATE:
         return c.user_id is None and c.is_admitted(policy, today)
-    return c.user_id is not None and not c.user_active and c.is_admitted(policy, today)
+    reactivates = c.user_id is not None and not c.user_active and c.user_override != "deactivated"
+    return reactivates and c.is_admitted(policy, today)

@@ -44,6 +44,8 @@ class Candidate:
     user_last_name: str = ""
     user_email: str = ""
     source_category: str = "hris"
+    # An admin's hand decision ("active", "deactivated", or none): what the source says does not undo it.
+    user_override: str = ""
     matched_by_email: bool = False  # a member who is nobody's person yet, found by this person's email
 
     def leaving_evidence(self, today: dt.date) -> str:
@@ -107,6 +109,8 @@ class Plan:
     # Members found by email, linked to their person from now on: found by link, not by an address, later.
     link: list[Candidate] = field(default_factory=list)
     kept_last_admin: list[Candidate] = field(default_factory=list)
+    # Users whose access an admin set by hand, which the source would change: left as the admin set it.
+    kept_override: list[Candidate] = field(default_factory=list)
     # Deactivations an admin rejected on the same evidence: left alone, not asked again.
     kept_rejected: list[Candidate] = field(default_factory=list)
     # Deactivations rejected before on other evidence: person id -> the rejected held change, to ask again.
@@ -151,6 +155,9 @@ def plan_provisioning(
                 plan.create.append(c)
             continue
         if c.user_active and c.leaving_evidence(today):
+            if c.user_override == "active":
+                plan.kept_override.append(c)
+                continue
             previous = (rejected or {}).get(c.person_id)
             if previous is not None and previous[1] == c.evidence_key():
                 plan.kept_rejected.append(c)
@@ -163,6 +170,9 @@ def plan_provisioning(
             if previous is not None:
                 plan.reconsidered[c.person_id] = previous[0]
         elif not c.user_active and c.is_admitted(policy, today):
+            if c.user_override == "deactivated":
+                plan.kept_override.append(c)
+                continue
             plan.reactivate.append(c)
         elif c.names_differ and c.user_active:
             plan.update.append(c)

@@ -54,6 +54,9 @@ def candidates(people: list[Person]) -> list[Candidate]:
                 user_first_name=user.first_name if user else "",
                 user_last_name=user.last_name if user else "",
                 user_email=user.email if user else "",
+                user_override=membership.access_override
+                if membership and membership.organization_id == organization_id
+                else "",
                 matched_by_email=p.user is None and user is not None,
             )
         )
@@ -95,12 +98,14 @@ _CANDIDATE_COLUMNS = (
     "user__email",
     "user__membership__organization_id",
     "user__membership__role",
+    "user__membership__access_override",
 )
 
 
 def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple[Any, ...]]:
     """Members of the organization not yet anyone's, by (lower-cased) email: user id, active, names, email,
-    organization, role. A user who is another person's is never matched by an address they left behind."""
+    organization, role, access override. A user who is another person's is never matched by an address they
+    left behind."""
     if not emails:
         return {}
     rows = (
@@ -116,6 +121,7 @@ def _members_by_email(organization_id: int, emails: set[str]) -> dict[str, tuple
             "user__email",
             "organization_id",
             "role",
+            "access_override",
         )
     )
     return {row[0]: tuple(row[1:]) for row in rows}
@@ -144,10 +150,10 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
         not_seen_since,
         *user,
     ) in rows:
-        user_id, active, user_first, user_last, user_email, member_of, role = user
+        user_id, active, user_first, user_last, user_email, member_of, role, override = user
         matched = user_id is None and email in by_email
         if matched:
-            user_id, active, user_first, user_last, user_email, member_of, role = by_email[email]
+            user_id, active, user_first, user_last, user_email, member_of, role, override = by_email[email]
         result.append(
             Candidate(
                 person_id=pk,
@@ -166,6 +172,7 @@ def _candidates_from_values(rows: list[tuple[Any, ...]]) -> list[Candidate]:
                 user_id=user_id,
                 user_active=bool(user_id and active),
                 user_is_admin=bool(role and member_of == organization_id and role == Role.ADMIN),
+                user_override=(override or "") if member_of == organization_id else "",
                 user_first_name=user_first if user_id else "",
                 user_last_name=user_last if user_id else "",
                 user_email=user_email if user_id else "",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from skillibrium.accounts.models import AccessOverride
 from skillibrium.core.bulk import update_rows
 from skillibrium.directory.models import EmploymentStatus, Person, SourceIdentity
 from skillibrium.integrations.choices import Trigger
@@ -144,8 +145,9 @@ def _last_seen(integration: Integration, people: QuerySet[Person]) -> dict[int, 
 
 
 def _hold(integration: Integration, run: SyncRun, missing: dict[int, dt.datetime]) -> int:
-    """Only people with an active user wait for review; leavers with positive evidence are deactivated by
-    provisioning as usual, and nobody else has access to lose."""
+    """Only people with an active user wait for review (not one an admin keeps active by hand); leavers
+    with positive evidence are deactivated by provisioning as
+    usual, and nobody else has access to lose."""
     if not missing:
         return 0
     today = org_today(integration.organization)
@@ -158,6 +160,7 @@ def _hold(integration: Integration, run: SyncRun, missing: dict[int, dt.datetime
         Person.objects.filter(organization_id=integration.organization_id, pk__any_of=list(missing))
         .filter(user__is_active=True)
         .exclude(evidence)
+        .exclude(user__membership__access_override=AccessOverride.KEPT_ACTIVE)
         .values_list("pk", "work_email")
     )
     return writes.hold_not_seen(

@@ -1,0 +1,123 @@
+"""Company Settings > People: every user of the organization, their role and access. Admins only."""
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from skillibrium.accounts.access import admin_view
+
+from . import people
+from .models import Membership, Role, User
+
+PAGE_SIZE = 50
+
+
+def status_of(user: User) -> str:
+    """invitations.status_of without its per-user query: accepting an invitation sets a password."""
+    if not user.is_active:
+        return "deactivated"
+    return "active" if user.last_login is not None or user.has_usable_password() else "invited"
+
+
+@admin_view
+def people_page(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Paged by email from the last one shown (keyset), so a page costs the same at any depth."""
+    query = request.GET.get("q", "").strip()[:200]
+    after = request.GET.get("after", "")[:254]
+    members = Membership.objects.filter(organization_id=membership.organization_id)
+    if query:
+        members = members.filter(
+            Q(user__email__icontains=query)
+            | Q(user__first_name__icontains=query)
+            | Q(user__last_name__icontains=query)
+        )
+    rows = list(
+        members.filter(user__email__gt=after)
+        .select_related("user", "user__person")
+        .order_by("user__email")[: PAGE_SIZE + 1]
+    )
+    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    context = {
+        "tab": "company",
+        "panel": "people",
+        "query": query,
+        "after": after,
+        "rows": [_row(m) for m in rows],
+        "total": members.count(),
+        "next_after": rows[-1].user.email if more else "",
+    }
+    return render(request, "accounts/people.html", context)
+
+
+def _row(member: Membership) -> dict[str, object]:
+    person = getattr(member.user, "person", None)
+    return {
+        "membership": member,
+        "user": member.user,
+        "status": status_of(member.user),
+        "source": people.SOURCE_NAMES.get(person.source_category, "Source") if person else "",
+    }
+
+
+def _target(membership: Membership, user_id: int) -> Membership:
+    try:
+        return people.member_of(membership, user_id)
+    except Membership.DoesNotExist:
+        raise Http404("No such user in your organization.") from None
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    query = request.POST.get("return_query", "")
+    return redirect(reverse("accounts:people") + (f"?{query}" if query else ""))
+
+
+def _act(request: HttpRequest, membership: Membership, user_id: int, action: str) -> HttpResponse:
+    target = _target(membership, user_id)
+    try:
+        if action in ("promote", "demote"):
+            role = Role.ADMIN if action == "promote" else Role.MEMBER
+            outcome = people.set_role(admin=membership, target=target, role=role)
+        elif action in ("deactivate", "reactivate"):
+            outcome = people.set_active(admin=membership, target=target, active=action == "reactivate")
+        else:
+            outcome = people.clear_override(admin=membership, target=target)
+    except people.PeopleRefused as refused:
+        messages.error(request, str(refused))
+        return _back(request)
+    messages.success(request, outcome.message)
+    if outcome.note:
+        messages.warning(request, outcome.note)
+    return _back(request)
+
+
+@require_POST
+@admin_view
+def promote(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
+    return _act(request, membership, user_id, "promote")
+
+
+@require_POST
+@admin_view
+def demote(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
+    return _act(request, membership, user_id, "demote")
+
+
+@require_POST
+@admin_view
+def deactivate(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
+    return _act(request, membership, user_id, "deactivate")
+
+
+@require_POST
+@admin_view
+def reactivate(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
+    return _act(request, membership, user_id, "reactivate")
+
+
+@require_POST
+@admin_view
+def clear_override(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
+    return _act(request, membership, user_id, "clear_override")
