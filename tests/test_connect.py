@@ -7,12 +7,14 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from skillibrium.accounts.models import Role
+from skillibrium.accounts.models import Role, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person, SourceIdentity
-from skillibrium.integrations import disconnect, relink
+from skillibrium.integrations import disconnect, relink, review
 from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration
+from skillibrium.provisioning import first_sync
+from skillibrium.provisioning.tasks import provision_everyone
 
 from .factories import make_org, make_user, queued_syncs, signed_in
 from .sandboxed import Sandbox, link, sync
@@ -140,3 +142,36 @@ def test_after_a_disconnect_the_same_provider_connects_again_and_people_are_not_
     identities = SourceIdentity.objects.filter(integration=integration)
     assert identities.count() == len(people)
     assert Person.objects.for_org(organization).filter(user__is_active=True).count() > 0
+
+
+def test_after_a_disconnect_another_provider_with_the_same_people_matches_them_by_work_email(
+    sandbox: Sandbox,
+) -> None:
+    organization = make_org()
+    same = {"name": "Switch", "size": 8, "seed": 12, "domain": "switch.example"}
+    integration, admin = link(
+        sandbox, organization, sandbox.control("POST", "tenants", provider="bamboohr", **same)
+    )
+    sync(integration)
+    people = set(Person.objects.for_org(organization).values_list("pk", flat=True))
+    users = set(
+        User.objects.filter(membership__organization=organization, is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    assert disconnect.disconnect(integration=integration, by=admin) == ""
+
+    _connect(signed_in(admin), sandbox, sandbox.control("POST", "tenants", provider="hibob", **same))
+    integration.refresh_from_db()
+    assert integration.provider_slug == "hibob" and not integration.rekey_from_account
+    sync(integration)
+
+    found = first_sync.summary(integration)
+    assert (found["people"], found["matched"], found["create"], found["duplicates"]) == (8, 0, 0, 0)
+    assert set(Person.objects.for_org(organization).values_list("pk", flat=True)) == people
+    assert review.confirm(integration=integration, membership=admin.membership, send_invitations=True)
+    provision_everyone.call(organization.pk, True)
+    active = User.objects.filter(membership__organization=organization, is_active=True)
+    assert set(active.values_list("pk", flat=True)) == users
+    current = SourceIdentity.objects.filter(integration=integration, superseded=False)
+    assert current.count() == len(people) and set(current.values_list("person", flat=True)) == people

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from skillibrium.accounts.models import Membership, Organization
 from skillibrium.core.models import record
+from skillibrium.directory.models import SourceIdentity
 from skillibrium.merge_client import MergeClient
 
 from .choices import Cause, Health, ReviewState, Trigger
@@ -241,6 +242,11 @@ def connect(
         for name, value in fields.items():
             setattr(integration, name, value)
         integration.save()
+        if previous is not None and not relinked and not rekey:
+            # Another provider: its records share no ids with the old one's, and they join the directory's
+            # people by work email. The old records no longer speak for anyone; the people only they knew
+            # stay as they are, "not seen at the source" after the first full read, never deactivated for it.
+            SourceIdentity.objects.filter(integration=integration).update(superseded=True)
         if previous is not None:
             integration.set_health(Health.HEALTHY, detail="Connected again.")
         record(
