@@ -129,7 +129,12 @@ def test_globex_connects_bamboohr_then_switches_to_hibob(bare_stack: Stack, page
     open_hris_settings(page)
     connect(page, hibob, "HiBob")
     review(page, "HiBob")
+    # The same people, read from the new vendor: nobody new, nobody twice.
+    expect(counts.locator("div", has_text="people found").locator("strong")).to_have_text(str(PEOPLE))
+    expect(counts.locator("div", has_text="users to create").locator("strong")).to_have_text("0")
     expect(page.locator("#review-counts")).to_contain_text("existing users matched")
+    page.get_by_role("button", name="Confirm and provision").click()
+    expect(page.get_by_role("status")).to_be_visible()
 
     # Disconnecting and reading the new vendor emailed nobody and left every user as they were.
     assert globex_users(stack) == users
