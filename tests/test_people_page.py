@@ -110,3 +110,15 @@ def test_hand_reactivation_of_a_terminated_hris_person_is_kept_across_syncs(sand
     provision_everyone.call(integration.organization_id)
     person.user.refresh_from_db()
     assert not person.user.is_active
+
+
+def test_invite_by_email_and_resend_are_audited() -> None:
+    org = make_org()
+    admin = make_user(org, role=Role.ADMIN)
+    client = signed_in(admin)
+    client.post(reverse("accounts:people_invite"), {"email": "Contractor@Example.com"})
+    invited = User.objects.get(email="contractor@example.com")
+    assert Membership.objects.get(user=invited).organization == org
+    act(client, "resend", invited)
+    actions = set(AuditEntry.objects.filter(target=invited.email).values_list("action", flat=True))
+    assert {"invitation.sent", "invitation.resent"} <= actions

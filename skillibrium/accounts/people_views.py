@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from skillibrium.accounts.access import admin_view
 
-from . import people
+from . import invitations, people
 from .models import Membership, Role, User
 
 PAGE_SIZE = 50
@@ -121,3 +121,35 @@ def reactivate(request: HttpRequest, membership: Membership, user_id: int) -> Ht
 @admin_view
 def clear_override(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
     return _act(request, membership, user_id, "clear_override")
+
+
+@require_POST
+@admin_view
+def invite(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Someone the HRIS does not list (a contractor, say) invited by address; audited by invitations."""
+    email = request.POST.get("email", "").strip()[:254]
+    if not email:
+        messages.error(request, "Enter an email address to invite; nothing was sent.")
+        return _back(request)
+    try:
+        user = invitations.invite(
+            organization=membership.organization, email=email, invited_by=membership.user
+        )
+    except invitations.InvitationRefused as refused:
+        messages.error(request, refused.reason)
+        return _back(request)
+    messages.success(request, f"Invitation sent to {user.email}.")
+    return _back(request)
+
+
+@require_POST
+@admin_view
+def resend(request: HttpRequest, membership: Membership, user_id: int) -> HttpResponse:
+    target = _target(membership, user_id)
+    try:
+        invitations.resend(user=target.user, by=membership.user)
+    except invitations.InvitationRefused as refused:
+        messages.error(request, refused.reason)
+        return _back(request)
+    messages.success(request, f"A new invitation was sent to {target.user.email}; older links stop working.")
+    return _back(request)
