@@ -167,7 +167,8 @@ def test_after_a_disconnect_another_provider_with_the_same_people_matches_them_b
     sync(integration)
 
     found = first_sync.summary(integration)
-    assert (found["people"], found["matched"], found["create"], found["duplicates"]) == (8, 0, 0, 0)
+    assert (found["people"], found["matched"], found["create"], found["duplicates"]) == (8, 8, 0, 0)
+    assert found["matched_by"] == {"already linked": 8, "work email": 0}
     assert set(Person.objects.for_org(organization).values_list("pk", flat=True)) == people
     assert review.confirm(integration=integration, membership=admin.membership, send_invitations=True)
     provision_everyone.call(organization.pk, True)

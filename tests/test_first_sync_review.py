@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from skillibrium.accounts.models import Role, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person
-from skillibrium.integrations import review
+from skillibrium.integrations import disconnect, review
 from skillibrium.integrations.choices import ReviewState, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.notifications.tasks import send_invitations
@@ -24,7 +24,7 @@ from skillibrium.provisioning.models import ProvisioningPolicy
 from skillibrium.provisioning.tasks import provision_everyone
 from skillibrium.sync.engine import sync_integration
 
-from .factories import make_org, make_user, signed_in
+from .factories import make_integration, make_org, make_user, signed_in
 from .mailbox import clear_mail, sent_mail
 from .sandboxed import Sandbox, link, people_path, provisioned, sync
 
@@ -140,8 +140,8 @@ def test_the_summary_shows_matches_conflicts_and_duplicates(
     sandbox.merge_sync()
     sync(integration, Trigger.SETUP)
     found = first_sync.summary(integration)
-    assert found["matched"] == 1 and found["matched_examples"] == [existing.email]
-    assert found["matched_by"] == {"work email": 1}
+    assert found["matched"] == 1 and found["linked_by_email_examples"] == [existing.email]
+    assert found["matched_by"] == {"already linked": 0, "work email": 1}
     assert found["elsewhere"] == 1 and found["elsewhere_examples"] == [elsewhere.email]
     assert found["duplicates"] == 1 and found["duplicates_examples"] == [[active[2]["work_email"], 2]]
     assert found["without_email"] == 1
@@ -329,3 +329,82 @@ def test_the_summary_costs_the_same_queries_for_more_people(sandbox: Sandbox) ->
             first_sync.compute(integration)
         costs.append(len(queries))
     assert costs[0] == costs[1]
+
+
+def reconnected(
+    sandbox: Sandbox, provider: str, *, size: int = 8
+) -> tuple[Integration, User, list[str], str]:
+    """An organization provisioned from BambooHR, disconnected, and connected again to `provider` (BambooHR
+    again or another HRIS) holding the same people and a member added by hand before; its first sync read
+    and waiting for review. Returns the integration, its admin, the emails of the users the directory's
+    people already were, and the member's email."""
+    organization = make_org()
+    same = {"name": "Again", "size": size, "seed": 12, "domain": f"again{organization.pk}.example"}
+    tenant = sandbox.control("POST", "tenants", provider="bamboohr", **same)
+    integration, admin = link(sandbox, organization, tenant)
+    sync(integration, Trigger.SETUP)
+    users = sorted(
+        Person.objects.for_org(organization).filter(user__isnull=False).values_list("user__email", flat=True)
+    )
+    assert disconnect.disconnect(integration=integration, by=admin) == ""
+    if provider != "bamboohr":
+        tenant = sandbox.control("POST", "tenants", provider=provider, **same)
+    member = make_user(organization, email=f"by.hand@{same['domain']}").email
+    sandbox.control("POST", people_path(tenant), work_email=member)
+    sandbox.merge_sync()
+    again, _ = link(sandbox, organization, tenant, review_first_sync=True)
+    assert again.pk == integration.pk and again.provider_slug == provider
+    sync(again, Trigger.SETUP)
+    return again, admin, users, member
+
+
+@pytest.mark.parametrize("provider", ["bamboohr", "hibob"])
+def test_after_a_disconnect_the_review_counts_the_people_who_already_are_users(
+    sandbox: Sandbox, provider: str
+) -> None:
+    """Connecting again, the directory's people already have users: they are matched (already linked),
+    apart from the members found by work email and linked for the first time."""
+    integration, admin, users, member = reconnected(sandbox, provider)
+    assert len(users) >= 6
+
+    found = first_sync.summary(integration)
+
+    assert (found["create"], found["matched"]) == (0, len(users) + 1)
+    assert found["matched_by"] == {"already linked": len(users), "work email": 1}
+    assert (found["already_linked"], found["already_linked_examples"]) == (len(users), users)
+    assert (found["linked_by_email"], found["linked_by_email_examples"]) == (1, [member])
+    page = signed_in(admin).get(reverse("integrations:first_sync_review", args=[integration.pk]))
+    shown = page.content.decode()
+    assert f"<strong>{len(users) + 1}</strong>existing users matched" in shown
+    assert f"Already linked to their record ({len(users)})" in shown and users[0] in shown
+    assert "Found by work email (1)" in shown and member in shown
+    out = io.StringIO()
+    call_command("review_first_sync", str(integration.pk), stdout=out)
+    told = out.getvalue()
+    assert f"Existing users matched: {len(users) + 1}" in told
+    assert f"Already linked: {len(users)}" in told and f"      {users[0]}" in told
+    assert f"By work email: 1\n      {member}\n" in told
+
+
+def test_the_summary_of_a_connection_made_again_costs_the_same_queries_for_more_people(
+    sandbox: Sandbox,
+) -> None:
+    """People who already are users are counted and listed by aggregate queries: none per person."""
+    costs = []
+    for size in (8, 16):
+        integration, _, users, _ = reconnected(sandbox, "hibob", size=size)
+        with CaptureQueriesContext(connection) as queries:
+            found = first_sync.compute(integration)
+        assert found["already_linked"] == len(users)
+        costs.append(len(queries))
+    assert costs[0] == costs[1]
+
+
+def test_a_summary_stored_before_matches_were_told_apart_reads_as_members_found_by_work_email() -> None:
+    integration = make_integration(make_org())
+    integration.review_summary = {"people": 3, "matched": 1, "matched_examples": ["ada@example.com"]}
+
+    found = first_sync.summary(integration)
+
+    assert (found["matched"], found["already_linked"], found["linked_by_email"]) == (1, 0, 1)
+    assert found["linked_by_email_examples"] == ["ada@example.com"] and found["matched_examples"] == []

@@ -265,7 +265,15 @@ def first_sync_review(request: HttpRequest, membership: Membership, pk: int) -> 
         return redirect(here)
     found = first_sync.summary(integration)
     policy, _ = ProvisioningPolicy.objects.get_or_create(organization=membership.organization)
-    kinds = ("create", "matched", "deactivate", "elsewhere", "duplicates", "without_email")
+    kinds = (
+        "create",
+        "already_linked",
+        "linked_by_email",
+        "deactivate",
+        "elsewhere",
+        "duplicates",
+        "without_email",
+    )
     context = {
         "integration": integration,
         "section": section,

@@ -2,15 +2,19 @@
 its conflicts, stored on the integration after each complete read and after a change of filters. The gate
 itself (confirm, decline) is integrations/review.py."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.models import Integration
 
 from .models import ProvisioningPolicy
+
+if TYPE_CHECKING:
+    from .apply import Changes
 
 EXAMPLES = 50  # emails or names listed per kind; the rest are counted ("and N more")
 
@@ -18,7 +22,9 @@ EXAMPLES = 50  # emails or names listed per kind; the rest are counted ("and N m
 COUNTS = [
     "people",
     "create",
-    "matched",
+    "matched",  # existing users matched, all told: already linked, and found by work email
+    "already_linked",
+    "linked_by_email",
     "reactivate",
     "update",
     "deactivate",
@@ -37,15 +43,19 @@ def summary(integration: Integration) -> dict[str, Any]:
         return {}
     blank: dict[str, Any] = {name: 0 for name in COUNTS} | {f"{name}_examples": [] for name in COUNTS}
     blank |= {"matched_by": {}, "send_invitations": True}
+    if "linked_by_email" not in stored:
+        # Stored before matches were told apart: its "matched" were the members found by work email.
+        stored["linked_by_email"] = stored.get("matched", 0)
+        stored["linked_by_email_examples"] = stored.pop("matched_examples", [])
     filters: dict[str, Any] = {name: [] for name in FILTERS} | {"invite_days_before_start": 0}
     return blank | stored | {"filters": filters | stored.get("filters", {})}
 
 
 def compute(integration: Integration) -> dict[str, Any]:
     """What confirming would do now, from the directory as read: the planner's dry run over this source's
-    people (creations, matches, conflicts) and the source's own duplicates and records without a work email.
+    people (creations, members found by work email, conflicts), the people who already are users (connected
+    again after a Disconnect) and the source's own duplicates and records without a work email.
     Aggregate queries and the planner's chunks: no query per person."""
-    from skillibrium.directory.models import Person
     from skillibrium.provisioning.apply import provision_organization
 
     organization = integration.organization
@@ -63,9 +73,7 @@ def compute(integration: Integration) -> dict[str, Any]:
         "people": people.count(),
         "create": changes.created,
         "create_examples": preview.get("create", []),
-        "matched": changes.matched,
-        "matched_by": {"work email": changes.matched},
-        "matched_examples": preview.get("link", []),
+        **_matched(integration, people, changes),
         "reactivate": changes.reactivated,
         "update": changes.updated,
         "deactivate": changes.deactivated,
@@ -83,6 +91,30 @@ def compute(integration: Integration) -> dict[str, Any]:
         "filters": filters_in_effect(policy),
         "send_invitations": policy.send_invitations,
     }
+
+
+def _matched(integration: Integration, people: QuerySet[Person], changes: "Changes") -> dict[str, Any]:
+    """Existing users matched, told apart: people who already are users (their record linked before), and
+    members nobody's record had, found by work email and linked on confirming."""
+    linked = already_linked(integration, people)
+    count = linked.count()
+    return {
+        "matched": count + changes.matched,
+        "matched_by": {"already linked": count, "work email": changes.matched},
+        "already_linked": count,
+        "already_linked_examples": list(
+            linked.order_by("user__email").values_list("user__email", flat=True)[:EXAMPLES]
+        ),
+        "linked_by_email": changes.matched,
+        "linked_by_email_examples": changes.preview.get("link", []),
+    }
+
+
+def already_linked(integration: Integration, people: QuerySet[Person]) -> QuerySet[Person]:
+    """Of the source's people, those its read found (a current record of this integration, seen by the
+    latest complete read) whose person is a user already: they keep their account, nobody is created."""
+    current = SourceIdentity.objects.filter(person=OuterRef("pk"), integration=integration, superseded=False)
+    return people.filter(Exists(current), user__isnull=False, not_seen_since__isnull=True)
 
 
 def filters_in_effect(policy: ProvisioningPolicy) -> dict[str, Any]:

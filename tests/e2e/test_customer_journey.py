@@ -132,7 +132,11 @@ def test_globex_connects_bamboohr_then_switches_to_hibob(bare_stack: Stack, page
     # The same people, read from the new vendor: nobody new, nobody twice.
     expect(counts.locator("div", has_text="people found").locator("strong")).to_have_text(str(PEOPLE))
     expect(counts.locator("div", has_text="users to create").locator("strong")).to_have_text("0")
-    expect(page.locator("#review-counts")).to_contain_text("existing users matched")
+    matched = counts.locator("div", has_text="existing users matched").locator("strong")
+    expect(matched).to_have_text(str(PEOPLE))  # already users: linked to their records before the switch
+    expect(page.locator("#matched-already-linked")).to_contain_text(
+        f"Already linked to their record ({PEOPLE})"
+    )
     page.get_by_role("button", name="Confirm and provision").click()
     expect(page.get_by_role("status")).to_be_visible()
 

@@ -10,6 +10,8 @@ LINES = (
     ("people", "People found"),
     ("create", "Users to create"),
     ("matched", "Existing users matched"),
+    ("already_linked", "  Already linked"),
+    ("linked_by_email", "  By work email"),
     ("reactivate", "Users reactivated"),
     ("update", "Names updated"),
     ("deactivate", "Users deactivated"),
@@ -69,13 +71,12 @@ class Command(BaseCommand):
         self.stdout.write(f"First sync of {integration} ({integration.get_review_state_display()})")
         for key, label in LINES:
             self.stdout.write(f"  {label}: {summary.get(key, 0)}")
+            indent = " " * (len(label) - len(label.lstrip()) + 4)
             examples = summary.get(f"{key}_examples", [])[:10]
             for example in examples:
-                self.stdout.write(f"    {example if isinstance(example, str) else example[0]}")
+                self.stdout.write(f"{indent}{example if isinstance(example, str) else example[0]}")
             if examples and summary.get(key, 0) > len(examples):
-                self.stdout.write(f"    and {summary[key] - len(examples)} more")
-        by = ", ".join(f"{name} {count}" for name, count in summary.get("matched_by", {}).items())
-        self.stdout.write(f"  Matched by: {by or 'nothing'}")
+                self.stdout.write(f"{indent}and {summary[key] - len(examples)} more")
         for name, value in summary.get("filters", {}).items():
             shown = ", ".join(value) if isinstance(value, list) else value
             self.stdout.write(f"  Filter {name.replace('_', ' ')}: {shown or 'any'}")
