@@ -66,7 +66,9 @@ def _related(field: models.Field[Any, Any], owner: Organization, made: dict[type
         return make_user(owner) if field.one_to_one else made[User]
     path = organization_path(target)
     existing = target._default_manager.filter(**{path: owner.pk}).first() if path else made.get(target)
-    if existing is not None and not field.one_to_one:
+    # A one-to-one takes the victim's existing row unless a row of this kind holds it already.
+    taken = existing is not None and field.model._default_manager.filter(**{field.name: existing}).exists()
+    if existing is not None and not (field.one_to_one and taken):
         return existing
     return fill_row(target, owner, made)
 

@@ -73,6 +73,8 @@ def test_every_encrypted_column_is_known_to_rotation() -> None:
     columns = {f"{model._meta.label}.{field.name}" for model, field in crypto.encrypted_fields()}
     assert columns == {
         "integrations.Integration.account_token",
+        "integrations.Replacement.account_token",
+        "integrations.RetiredAccount.account_token",
         "integrations.DelegatedRelink.magic_link_url",
         "notifications.OutboxEmail.body",
         "accounts.SSOConfiguration.oidc_client_secret",

@@ -44,6 +44,8 @@ class Person(models.Model):
     last_name = models.CharField(max_length=150, blank=True)
     display_name = models.CharField(max_length=300, blank=True)
     work_email = models.EmailField(blank=True)
+    # The HRIS's own number for the employee: with a vendor switch, a second key beside the work email.
+    employee_number = models.CharField(max_length=64, blank=True)
     title = models.CharField(max_length=255, blank=True)
     employment_type = models.CharField(max_length=32, blank=True)
     team = models.CharField(max_length=255, blank=True)

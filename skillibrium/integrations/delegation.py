@@ -26,7 +26,7 @@ def send_delegated_relink(
     days = max(1, min(days, MAX_DAYS))
     with MergeClient(category=integration.category) as client:
         url = client.create_magic_link(
-            origin_id=integration.organization.merge_origin_id,
+            origin_id=integration.origin_id,
             organization_name=integration.organization.name,
             email=email,
             integration=integration.provider_slug or None,

@@ -15,6 +15,12 @@ from .choices import Category, Cause, Health, IncidentKind, ReviewState, Trigger
 PROVIDER_LOGOS = frozenset({"workday", "bamboohr", "hibob", "salesforce", "hubspot"})
 
 
+def logo_of(provider_slug: str) -> str:
+    """The provider's logo, served by Skillibrium: Merge's image URL, frozen at link time, breaks."""
+    slug = provider_slug if provider_slug in PROVIDER_LOGOS else "generic"
+    return f"skillibrium/logos/{slug}.svg"
+
+
 class IntegrationQuerySet(models.QuerySet["Integration"]):
     def for_org(self, organization: Organization) -> Self:
         return self.filter(organization=organization)
@@ -42,6 +48,9 @@ class Integration(models.Model):
     provider_name = models.CharField(max_length=128)
     merge_account_id = models.CharField(max_length=64)
     account_token = EncryptedTextField()
+    # The end_user_origin_id the linked account was made with, when not the organization's own (an account
+    # linked to replace another one, while that one still held the organization's id): relinks ask with it.
+    merge_origin_id = models.CharField(max_length=64, blank=True)
     # Set when a relink came back with another linked account (new Merge ids for the same provider records):
     # the next sync reads everything and moves each source identity to its new id by the provider's remote id.
     rekey_from_account = models.CharField(max_length=64, blank=True)
@@ -123,9 +132,12 @@ class Integration(models.Model):
 
     @property
     def logo(self) -> str:
-        """The provider's logo, served by Skillibrium: Merge's image URL, frozen at link time, breaks."""
-        slug = self.provider_slug if self.provider_slug in PROVIDER_LOGOS else "generic"
-        return f"skillibrium/logos/{slug}.svg"
+        return logo_of(self.provider_slug)
+
+    @property
+    def origin_id(self) -> str:
+        """Merge's end_user_origin_id of this linked account: Merge relinks the account it holds for it."""
+        return self.merge_origin_id or self.organization.merge_origin_id
 
     @property
     def can_sync(self) -> bool:
@@ -254,6 +266,93 @@ def client_for(integration: Integration) -> MergeClient:
         account_token=integration.account_token,
         account_id=integration.merge_account_id,
     )
+
+
+class ReplacementState(models.TextChoices):
+    LINKING = "linking", "Waiting for Merge Link"
+    READING = "reading", "Reading the new source"
+    READY = "ready", "Ready to review"
+    FAILED = "failed", "Could not be read"
+
+
+class Replacement(models.Model):
+    """Another linked account of the integration's category, linked beside the current one while an admin
+    reviews what switching to it would do (switch.py): read in full, compared with the directory, nothing
+    written to it. Confirmed, the integration takes the new account over and the old one is deleted at Merge;
+    declined, the new one is. Merge holds one account per origin id and category, so it has an origin id of
+    its own."""
+
+    integration = models.OneToOneField(Integration, on_delete=models.CASCADE, related_name="replacement")
+    origin_id = models.CharField(max_length=64, unique=True)
+    state = models.CharField(
+        max_length=16, choices=ReplacementState.choices, default=ReplacementState.LINKING
+    )
+    provider_slug = models.CharField(max_length=64, blank=True)
+    provider_name = models.CharField(max_length=128, blank=True)
+    merge_account_id = models.CharField(max_length=64, blank=True)
+    account_token = EncryptedTextField(blank=True, default="")
+    linked_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What switching would do (sync/preview.py), as of `summary_at`; why it could not be read.
+    summary = models.JSONField(default=dict, blank=True)
+    summary_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider_name or 'A new source'} to replace {self.integration}"
+
+    @property
+    def logo(self) -> str:
+        return logo_of(self.provider_slug)
+
+    def client(self) -> MergeClient:
+        return MergeClient(
+            category=self.integration.category,
+            account_token=self.account_token,
+            account_id=self.merge_account_id,
+        )
+
+
+class ReplacementMatch(models.Model):
+    """A record of the replacement's account found to be a person of the directory: confirming the switch
+    gives the person that record (a source identity), so that the switch joins exactly the people shown."""
+
+    replacement = models.ForeignKey(Replacement, on_delete=models.CASCADE, related_name="matches")
+    person = models.ForeignKey("directory.Person", on_delete=models.CASCADE, related_name="+")
+    merge_id = models.CharField(max_length=64)
+    remote_id = models.CharField(max_length=255, blank=True)
+    by = models.CharField(max_length=16)  # "work email" or "employee number"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["replacement", "merge_id"], name="one_match_per_record"),
+            models.UniqueConstraint(fields=["replacement", "person"], name="one_match_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merge_id} is person {self.person_id} (by {self.by})"
+
+
+class RetiredAccount(models.Model):
+    """A linked account no integration uses any more (replaced by a switch, or a replacement declined):
+    deleted at Merge, asked again on a schedule until Merge confirms it (disconnect.py)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=8, choices=Category.choices)
+    merge_account_id = models.CharField(max_length=64)
+    account_token = EncryptedTextField()
+    provider_name = models.CharField(max_length=128, blank=True)
+    retired_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Retired {self.provider_name} account {self.merge_account_id}"
+
+    def client(self) -> MergeClient:
+        return MergeClient(
+            category=self.category, account_token=self.account_token, account_id=self.merge_account_id
+        )
 
 
 class IntegrationEvent(models.Model):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.utils import timezone
 
-from skillibrium.accounts.models import Membership, Organization
+from skillibrium.accounts.models import Membership, Organization, User
 from skillibrium.core.models import record
-from skillibrium.directory.models import SourceIdentity
-from skillibrium.merge_client import MergeClient
+from skillibrium.directory.models import DirectoryGroup, SourceIdentity
+from skillibrium.merge_client import LinkedAccountToken, MergeClient
 
 from .choices import Cause, Health, ReviewState, Trigger
 from .delegation import complete_delegations
@@ -112,12 +112,18 @@ def _awaits_relink(integration: Integration) -> bool:
 
 
 def start_link(
-    *, organization: Organization, category: str, email: str, integration: str | None = None
+    *,
+    organization: Organization,
+    category: str,
+    email: str,
+    integration: str | None = None,
+    origin_id: str = "",
 ) -> str:
-    """A link token for the organization's origin id: Merge relinks its existing account in that category."""
+    """A link token for the origin id (the organization's unless told): Merge relinks the account it holds
+    for that origin id in that category, or links a new one."""
     with MergeClient(category=category) as client:
         return client.create_link_token(
-            origin_id=organization.merge_origin_id,
+            origin_id=origin_id or organization.merge_origin_id,
             organization_name=organization.name,
             email=email,
             integration=integration,
@@ -209,44 +215,16 @@ def connect(
             if previous and not relinked and previous.provider_slug == linked.provider_slug
             else ""
         )
-        fields: dict[str, object] = {
-            "provider_slug": linked.provider_slug,
-            "provider_name": linked.provider_name,
-            "merge_account_id": linked.account_id,
-            "account_token": linked.account_token,
-            "linked_by": membership.user if membership else None,
-            "linked_at": timezone.now(),
-            "merge_deletion_requested_at": None,
-            "disconnected_at": None,
-            "disconnected_by": None,
-            "is_paused": False,
-            "next_sync_at": timezone.now(),
-        }
+        user = membership.user if membership else None
+        fields = account_fields(linked, linked_by=user)
         if not relinked:
-            fields |= {
-                # The same provider's records come back under new Merge ids: moved by the provider's own ids.
-                "rekey_from_account": rekey,
-                "sync_watermark": None,
-                "last_full_read_at": None,
-                "merge_issues": [],
-                "failing_since": None,
-                "consecutive_failures": 0,
-                "password_rotation_days": None,
-                "rotation_warned_at": None,
-                "review_state": ReviewState.PENDING if review_first_sync else ReviewState.NONE,
-                "review_summary": {},
-                "review_summary_at": None,
-                "reviewed_at": None,
-                "reviewed_by": None,
-            }
+            review = ReviewState.PENDING if review_first_sync else ReviewState.NONE
+            fields |= new_account_fields(rekey_from=rekey, review=review)
         for name, value in fields.items():
             setattr(integration, name, value)
         integration.save()
         if previous is not None and not relinked and not rekey:
-            # Another provider: its records share no ids with the old one's, and they join the directory's
-            # people by work email. The old records no longer speak for anyone; the people only they knew
-            # stay as they are, "not seen at the source" after the first full read, never deactivated for it.
-            SourceIdentity.objects.filter(integration=integration).update(superseded=True)
+            join_by_work_email(integration)
         if previous is not None:
             integration.set_health(Health.HEALTHY, detail="Connected again.")
         record(
@@ -259,3 +237,52 @@ def connect(
             first_sync_reviewed=integration.awaiting_review,
         )
     return integration
+
+
+def account_fields(
+    linked: LinkedAccountToken, *, linked_by: User | None, origin_id: str = ""
+) -> dict[str, object]:
+    """What an integration takes from a linked account it is connected to (again): it syncs at once."""
+    return {
+        "provider_slug": linked.provider_slug,
+        "provider_name": linked.provider_name,
+        "merge_account_id": linked.account_id,
+        "account_token": linked.account_token,
+        "merge_origin_id": origin_id,
+        "linked_by": linked_by,
+        "linked_at": timezone.now(),
+        "merge_deletion_requested_at": None,
+        "disconnected_at": None,
+        "disconnected_by": None,
+        "is_paused": False,
+        "next_sync_at": timezone.now(),
+    }
+
+
+def new_account_fields(*, rekey_from: str, review: ReviewState) -> dict[str, object]:
+    """Another linked account than before: nothing of the old one's reading, health or review carries over.
+    `rekey_from`: the same provider's records come back under new Merge ids, moved by the provider's ids."""
+    return {
+        "rekey_from_account": rekey_from,
+        "sync_watermark": None,
+        "last_full_read_at": None,
+        "merge_issues": [],
+        "failing_since": None,
+        "consecutive_failures": 0,
+        "password_rotation_days": None,
+        "rotation_warned_at": None,
+        "review_state": review,
+        "review_summary": {},
+        "review_summary_at": None,
+        "reviewed_at": None,
+        "reviewed_by": None,
+    }
+
+
+def join_by_work_email(integration: Integration) -> None:
+    """Another provider's account: its records share no ids with the old one's, and they join the
+    directory's people by work email (or by the matches a switch review found). The old records no longer
+    speak for anyone, nor do the old account's teams and groups; the people only they knew stay as they are,
+    "not seen at the source" after the first full read, never deactivated for it."""
+    SourceIdentity.objects.filter(integration=integration).update(superseded=True)
+    DirectoryGroup.objects.filter(integration=integration).delete()

@@ -17,7 +17,7 @@ from skillibrium.accounts.models import Membership
 from skillibrium.merge_client import MergeError, Misconfigured
 from skillibrium.provisioning import first_sync
 
-from . import handoff, relink, review, support
+from . import handoff, relink, review, support, switch
 from .causes import explain
 from .choices import Category, Trigger
 from .health import for_admins
@@ -149,6 +149,8 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
         "delegations": integration.delegations.select_related("created_by")[:5],
         "diagnostics": support.diagnostics(integration),
         "handoff": handoff.open_handoffs([integration]).get(integration.pk),
+        "replacement": switch.replacement_of(integration),
+        "can_replace": switch.can_replace(integration),
     }
     return render(request, "integrations/edit.html", context)
 
@@ -163,6 +165,7 @@ def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             category=integration.category,
             email=membership.user.email,
             integration=integration.provider_slug or None,
+            origin_id=integration.origin_id,
         )
     except MergeError as error:
         # Our own key refused is Skillibrium's fault, not a gateway's: 503, while staff fix it.
@@ -284,3 +287,91 @@ def first_sync_review(request: HttpRequest, membership: Membership, pk: int) -> 
         "filters_changed": bool(found) and found.get("filters") != first_sync.filters_in_effect(policy),
     }
     return render(request, "integrations/first_sync_review.html", context)
+
+
+@require_POST
+@admin_view
+def switch_start(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Merge Link for another provider of the category, to replace this one (switch.py)."""
+    integration = _integration(membership, pk)
+    try:
+        token = switch.start(integration=integration, membership=membership)
+    except switch.SwitchRefused as refused:
+        return JsonResponse({"error": str(refused)}, status=409)
+    except MergeError as error:
+        status = 503 if isinstance(error, Misconfigured) else 502
+        return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
+    return JsonResponse({"link_token": token})
+
+
+@require_POST
+@admin_view
+def switch_complete(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    from skillibrium.sync.tasks import read_replacement_account
+
+    integration = _integration(membership, pk)
+    section = request.POST.get("section", "")
+    public_token = request.POST.get("public_token", "").strip()
+    if not public_token:
+        messages.error(request, "Merge Link did not return a token; nothing was changed. Please try again.")
+        return redirect(_edit_url(pk, section))
+    try:
+        replacement = switch.add(integration=integration, public_token=public_token, membership=membership)
+    except (switch.SwitchRefused, MergeError) as error:
+        why = for_admins(error) if isinstance(error, MergeError) else str(error)
+        messages.error(request, f"The replacement could not be linked; nothing was changed. {why}")
+        return redirect(_edit_url(pk, section))
+    read_replacement_account.enqueue(replacement.pk)
+    messages.success(
+        request,
+        f"{replacement.provider_name} is linked beside {integration.provider_name}. "
+        "Skillibrium is reading it; nothing changes until you confirm the switch.",
+    )
+    return redirect(f"{reverse('integrations:switch_review', args=[pk])}?section={section or 'hris'}")
+
+
+@admin_view
+def switch_review(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """What switching to the replacement would do, and the admin's decision: confirm, decline, read again."""
+    from skillibrium.sync.tasks import read_replacement_account
+
+    integration = _integration(membership, pk)
+    section = request.POST.get("section") or request.GET.get("section", "hris")
+    here = f"{reverse('integrations:switch_review', args=[pk])}?section={section}"
+    replacement = switch.replacement_of(integration)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "confirm":
+            old = integration.provider_name
+            if switch.confirm(integration=integration, membership=membership):
+                messages.success(
+                    request,
+                    f"Switched from {old} to {integration.provider_name}. Its first sync has started; "
+                    f"{old}'s linked account is being deleted at Merge.",
+                )
+            else:
+                messages.info(request, "There is no switch ready to confirm; nothing was changed.")
+            return redirect(_edit_url(pk, section))
+        if action == "decline":
+            if switch.decline(integration=integration, membership=membership):
+                messages.success(
+                    request, f"Declined: {integration.provider_name} stays, and nothing was changed."
+                )
+            return redirect(_edit_url(pk, section))
+        if action == "read_again" and replacement is not None and switch.read_again(replacement):
+            read_replacement_account.enqueue(replacement.pk)
+            messages.success(request, f"Reading {replacement.provider_name} again.")
+            return redirect(here)
+        messages.error(request, "Nothing was done: choose Confirm, Decline or Read again.")
+        return redirect(here)
+    found = replacement.summary if replacement else {}
+    kinds = ("matched", "new", "only_in_old", "leaving", "duplicates", "without_email", "elsewhere")
+    context = {
+        "integration": integration,
+        "replacement": replacement,
+        "section": section,
+        "section_title": SECTIONS.get(section, SECTIONS["hris"]),
+        "found": found,
+        "listed": {kind: _listed(found, kind) for kind in kinds},
+    }
+    return render(request, "integrations/switch_review.html", context)

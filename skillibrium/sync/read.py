@@ -92,7 +92,7 @@ def read_records(
         if progress:
             progress(run)
 
-    pages = Prefetched(_mapped(client.pages(path, params), to_mapped), depth=WRITE_BATCH // 100)
+    pages = Prefetched(mapped_pages(client.pages(path, params), to_mapped), depth=WRITE_BATCH // 100)
     unknown: dict[str, int] = {}  # employment statuses the product does not know -> how many records
     for page in pages:
         run.pages += 1
@@ -129,7 +129,7 @@ class _MappedPage:
     rejected: list[tuple[mapping.Record, Exception]]
 
 
-def _mapped(
+def mapped_pages(
     pages: Iterator[list[mapping.Record]], to_mapped: Callable[[mapping.Record], mapping.Mapped]
 ) -> Iterator[_MappedPage]:
     """Pages as directory rows, mapped in the fetching thread: while a batch is written, not after."""

@@ -14,6 +14,7 @@ from skillibrium.integrations.models import Integration, PlatformIncident
 from skillibrium.integrations.relink import request_sync
 
 from .engine import sync_integration
+from .preview import read_replacement
 
 
 @task
@@ -40,3 +41,9 @@ def queue_due_syncs() -> int:
         Integration.objects.filter(pk=integration.pk).update(next_sync_at=next_at)
         request_sync(integration, Trigger(integration.sync_requested or Trigger.SCHEDULE))
     return len(due)
+
+
+@task
+def read_replacement_account(replacement_id: int) -> str:
+    """A vendor switch's preview: the new account read in full, nothing written to the directory."""
+    return read_replacement(replacement_id)
