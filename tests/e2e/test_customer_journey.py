@@ -1,6 +1,7 @@
 """A customer's life from nothing: Globex is created, its admin connects BambooHR, reviews and confirms the
-first sync (users created and invited), disconnects (nobody deactivated or emailed) and connects HiBob,
-holding the same people, up to its review."""
+first sync (users created and invited), disconnects (nobody deactivated or emailed), connects HiBob holding
+the same people and confirms its review, then replaces HiBob with Workday from the Edit page: the switch is
+reviewed (matched, only in the old source) and confirmed, and nobody is duplicated, deactivated or emailed."""
 
 import json
 
@@ -24,6 +25,20 @@ from skillibrium.accounts.models import Membership
 members = Membership.objects.filter(organization__name="Globex").select_related("user")
 print(json.dumps({m.user.email.lower(): m.user.is_active for m in members}))
 """
+
+
+RUNS = """
+from skillibrium.directory.models import Person
+from skillibrium.sync.models import SyncRun
+runs = SyncRun.objects.filter(integration__organization__name="Globex", status="succeeded")
+print(runs.count(), Person.objects.filter(organization__name="Globex").count())
+"""
+
+
+def globex_runs_and_people(stack: Stack) -> tuple[int, int]:
+    """How many syncs of Globex succeeded, and how many people its directory holds."""
+    runs, people = stack.manage("shell", "-c", RUNS).strip().splitlines()[-1].split()
+    return int(runs), int(people)
 
 
 def globex_users(stack: Stack) -> dict[str, bool]:
@@ -141,5 +156,44 @@ def test_globex_connects_bamboohr_then_switches_to_hibob(bare_stack: Stack, page
     expect(page.get_by_role("status")).to_be_visible()
 
     # Disconnecting and reading the new vendor emailed nobody and left every user as they were.
+    assert globex_users(stack) == users
+    assert [str(m["Subject"]) for m in stack.smtp.messages[after_disconnect:]] == []
+
+    # Replace HiBob with Workday, where one person is missing: reviewed beside HiBob, then confirmed.
+    workday = stack.control(
+        "POST", "tenants", provider="workday", name="Globex Workday", size=PEOPLE, seed=12, domain=DOMAIN
+    )
+    missing = stack.control("GET", f"tenants/{workday['id']}/people?limit=1")["results"][0]
+    stack.control("DELETE", f"tenants/{workday['id']}/people/{missing['remote_id']}")
+    open_hris_settings(page)
+    card = page.locator(".integration-card", has_text="HiBob")
+    card.get_by_label("Actions for HiBob").click()
+    card.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Replace with another HRIS").click()
+    link = page.frame_locator("iframe")
+    link.get_by_role("button", name="Workday").click()
+    link.get_by_label("Tenant").fill(workday["subdomain"])
+    link.get_by_label("Username").fill(workday["username"])
+    link.get_by_label("Password").fill(workday["password"])
+    link.get_by_role("button", name="Connect").click()
+    switch = page.locator("#switch-counts")  # the page updates itself once the worker has read Workday
+    expect(switch).to_be_visible(timeout=60_000)
+    expect(switch.locator("div", has_text="matched to your people").locator("strong")).to_have_text(
+        str(PEOPLE - 1)
+    )
+    expect(switch.locator("div", has_text="only in HiBob").locator("strong")).to_have_text("1")
+    expect(page.locator("#switch-review")).to_contain_text(missing["work_email"])
+    screenshot(page, "vendor-switch-review")
+    runs_before, _ = globex_runs_and_people(stack)
+    page.get_by_role("button", name="Confirm the switch").click()
+    expect(page.get_by_text("Switched from HiBob to Workday")).to_be_visible()
+    expect(page.locator("h1")).to_have_text("Workday")
+
+    for _ in range(120):  # Workday's first sync, in the worker
+        runs, people = globex_runs_and_people(stack)
+        if runs > runs_before:
+            break
+        page.wait_for_timeout(500)
+    assert (runs, people) == (runs_before + 1, PEOPLE)
     assert globex_users(stack) == users
     assert [str(m["Subject"]) for m in stack.smtp.messages[after_disconnect:]] == []
