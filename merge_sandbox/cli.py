@@ -44,6 +44,10 @@ COMMANDS: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], Builder]
             ("--username", {}),
             ("--password", {}),
             ("--domain", {}),
+            (
+                "--people-from",
+                {"help": "an HRIS tenant (id or subdomain): a CRM's users are `size` of its people"},
+            ),
         ],
         lambda a: (
             "POST",
@@ -57,6 +61,7 @@ COMMANDS: dict[tuple[str, str], tuple[list[tuple[str, dict[str, Any]]], Builder]
                     "username": a.username,
                     "password": a.password,
                     "domain": a.domain,
+                    "people_from": a.people_from,
                 }
             ),
         ),

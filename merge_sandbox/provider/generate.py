@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,23 +260,35 @@ def crm_user_remote_id(provider: str, number: int) -> str:
     return f"005{number:012d}" if provider == "salesforce" else str(90_000_000 + number)
 
 
-def crm_user_record(ctx: PeopleContext, index: int) -> dict[str, Any]:
-    first, last, repeat = ctx.names.pick(index)
-    handle = f"{email_part(first)}.{email_part(last)}" + (str(repeat + 1) if repeat else "")
+def crm_user_record(
+    ctx: PeopleContext, index: int, employee: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """`employee`: the HRIS record of the same human, whose name and work email the user has; the title and
+    the active flag stay the CRM's own, as they are in a real company's CRM."""
+    if employee is None:
+        first, last, repeat = ctx.names.pick(index)
+        handle = f"{email_part(first)}.{email_part(last)}" + (str(repeat + 1) if repeat else "")
+        email = f"{handle}@{ctx.domain}"
+    else:
+        first, last, email = employee["first_name"], employee["last_name"], employee["work_email"]
     return {
         "number": ctx.first_number + index,
         "first_name": first,
         "last_name": last,
-        "email": f"{handle}@{ctx.domain}",
+        "email": email,
         "title": ctx.rng.choice(names.CRM_TITLES),
         "active": ctx.rng.random() > 0.04 or index == 0,
         "created": ctx.created,
     }
 
 
-def crm_people(ctx: PeopleContext) -> Iterator[Record]:
+def crm_people(ctx: PeopleContext, employees: Iterable[Mapping[str, Any]] | None = None) -> Iterator[Record]:
+    """`employees`: the HRIS records (`ctx.size` of them) the users are drawn from, one user each."""
+    drawn = iter(employees) if employees is not None else None
     for index in range(ctx.size):
-        yield "user", crm_user_remote_id(ctx.provider, ctx.first_number + index), crm_user_record(ctx, index)
+        employee = next(drawn) if drawn is not None else None
+        record = crm_user_record(ctx, index, employee)
+        yield "user", crm_user_remote_id(ctx.provider, ctx.first_number + index), record
     for a in range(max(1, ctx.size // 2)):
         yield from _customer(ctx, a)
 

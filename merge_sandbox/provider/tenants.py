@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,9 @@ class TenantSpec:
     username: str | None = None
     password: str | None = None
     domain: str | None = None
+    # A CRM's users drawn from this HRIS tenant's employees (id or subdomain): `size` of them, the same
+    # humans with the same names and work emails, as a company's CRM users are some of its employees.
+    people_from: str | None = None
 
 
 def integration_of(tenant: sqlite3.Row) -> Integration:
@@ -79,10 +83,11 @@ def create_tenant(store: Store, clock: Clock, spec: TenantSpec) -> sqlite3.Row:
     if not 1 <= spec.size <= MAX_SIZE:
         raise ValueError(f"size must be between 1 and {MAX_SIZE}")
     integration = INTEGRATIONS[spec.provider]
+    source = _people_source(store, spec, integration) if spec.people_from is not None else None
     now = clock.now()
     slug = generate.slugify(spec.name)
     subdomain = _unique_subdomain(store, slug)
-    domain = spec.domain or f"{subdomain}.example.com"
+    domain = spec.domain or (source["domain"] if source else f"{subdomain}.example.com")
     tenant_id = "tn_" + secrets.token_hex(6)
     with store.write() as conn:
         conn.execute(
@@ -108,14 +113,20 @@ def create_tenant(store: Store, clock: Clock, spec: TenantSpec) -> sqlite3.Row:
                 iso(now),
             ),
         )
-    _populate(store, tenant_id, spec, integration, domain, now)
+    _populate(store, tenant_id, spec, integration, domain, now, source)
     tenant = get_tenant(store, tenant_id)
     assert tenant is not None
     return tenant
 
 
 def _populate(
-    store: Store, tenant_id: str, spec: TenantSpec, integration: Integration, domain: str, now: dt.datetime
+    store: Store,
+    tenant_id: str,
+    spec: TenantSpec,
+    integration: Integration,
+    domain: str,
+    now: dt.datetime,
+    source: sqlite3.Row | None,
 ) -> None:
     ctx = generate.people_context(spec.provider, domain, spec.size, spec.seed, now, iso(now))
     records: Iterable[generate.Record]
@@ -123,8 +134,61 @@ def _populate(
         structure = generate.hris_structure(spec.name, ctx.shape, ctx.created)
         records = _chain(structure, generate.hris_people(ctx))
     else:
-        records = generate.crm_people(ctx)
+        drawn = _drawn_employees(store, source, spec.size, spec.seed) if source is not None else None
+        records = generate.crm_people(ctx, drawn)
     write_records(store, tenant_id, records)
+
+
+# An employee a CRM user can be: still in the HRIS (terminated or not), with a work email to sign in with.
+_DRAWABLE = (
+    "tenant_id = ? AND kind = 'employee' AND deleted = 0"
+    " AND coalesce(json_extract(data, '$.work_email'), '') != ''"
+)
+
+
+def _people_source(store: Store, spec: TenantSpec, integration: Integration) -> sqlite3.Row:
+    """The HRIS tenant a CRM's users are drawn from, refused with a reason the caller can act on."""
+    if integration.category != "crm":
+        raise ValueError(f"people_from is for CRM tenants; {integration.name} is an HRIS")
+    source = get_tenant(store, str(spec.people_from))
+    if source is None:
+        raise ValueError(f"people_from: no tenant {spec.people_from!r}")
+    if source["category"] != "hris":
+        raise ValueError(
+            f"people_from must name an HRIS tenant; {source['subdomain']} is a CRM ({source['provider']})"
+        )
+    row = store.one(f"SELECT COUNT(*) FROM provider_objects WHERE {_DRAWABLE}", (source["id"],))  # noqa: S608
+    available = int(row[0]) if row else 0
+    if spec.size > available:
+        raise ValueError(
+            f"size {spec.size} is more than the {available} employees with a work email"
+            f" of {source['subdomain']}"
+        )
+    return source
+
+
+def _drawn_employees(store: Store, source: sqlite3.Row, size: int, seed: int) -> Iterator[dict[str, Any]]:
+    """`size` of the HRIS tenant's employees, chosen by the seed, in remote id order: read a batch at a time
+    (each its own query), so a large tenant is never held in memory and no read stays open during writes."""
+    row = store.one(f"SELECT COUNT(*) FROM provider_objects WHERE {_DRAWABLE}", (source["id"],))  # noqa: S608
+    available = int(row[0]) if row else 0
+    rng = random.Random(seed * 104_729)  # noqa: S311 - seeded on purpose: same seed, same users
+    chosen, position, after = set(rng.sample(range(available), size)), 0, ""
+    while rows := store.all(
+        f"SELECT remote_id, data FROM provider_objects WHERE {_DRAWABLE} AND remote_id > ?"  # noqa: S608
+        " ORDER BY remote_id LIMIT ?",
+        (source["id"], after, BATCH),
+    ):
+        for r in rows:
+            if position in chosen:
+                employee = orjson.loads(r["data"])
+                yield {
+                    "first_name": employee.get("preferred_name") or employee["first_name"],
+                    "last_name": employee["last_name"],
+                    "work_email": employee["work_email"],
+                }
+            position += 1
+        after = rows[-1]["remote_id"]
 
 
 def _chain(*parts: Iterable[generate.Record]) -> Iterator[generate.Record]:

@@ -36,7 +36,7 @@ def _count(request: Request, tenant_id: str) -> int:
 
 
 def create(request: Request, body: dict[str, Any]) -> Any:
-    allowed = {"provider", "name", "size", "seed", "username", "password", "domain"}
+    allowed = {"provider", "name", "size", "seed", "username", "password", "domain", "people_from"}
     if set(body) - allowed:
         raise ValueError(f"unknown fields: {', '.join(sorted(set(body) - allowed))}")
     if not body.get("provider") or not body.get("name"):
@@ -49,10 +49,12 @@ def create(request: Request, body: dict[str, Any]) -> Any:
         username=body.get("username"),
         password=body.get("password"),
         domain=body.get("domain"),
+        people_from=None if body.get("people_from") is None else str(body["people_from"]),
     )
     box = sandbox(request)
     tenant = create_tenant(box.store, box.clock, spec)
-    return tenant_view(tenant, _count(request, tenant["id"]))
+    view = tenant_view(tenant, _count(request, tenant["id"]))
+    return view | ({"people_from": spec.people_from} if spec.people_from is not None else {})
 
 
 def list_tenants(request: Request, body: dict[str, Any]) -> Any:
