@@ -43,12 +43,31 @@ def _integration_is_alive(integration: Integration) -> bool:
     return True
 
 
+def _control() -> httpx.Client:
+    return httpx.Client(base_url=f"{sandbox_url()}/_sandbox/", timeout=300)
+
+
+def _tenant_of(integration: Integration) -> str:
+    """The sandbox tenant behind an integration's linked account."""
+    with _control() as control:
+        accounts = control.get("linked-accounts").raise_for_status().json()["results"]
+    return next(str(a["tenant_id"]) for a in accounts if a["id"] == integration.merge_account_id)
+
+
 def _link(
-    organization: Organization, admin_email: str, *, category: Category, provider: str, size: int
+    organization: Organization,
+    admin_email: str,
+    *,
+    category: Category,
+    provider: str,
+    size: int,
+    people_from: str | None = None,
 ) -> dict[str, object]:
-    """Create a provider tenant, then link it through Merge's link-token / public-token exchange."""
-    control = httpx.Client(base_url=f"{sandbox_url()}/_sandbox/", timeout=300)
+    """Create a provider tenant, then link it through Merge's link-token / public-token exchange.
+    `people_from`: the HRIS tenant whose employees a CRM's users are, as a company's CRM users are."""
+    control = _control()
     body = {"provider": provider, "name": organization.name, "size": size, "seed": 7}
+    body |= {"people_from": people_from} if people_from else {}
     tenant: dict[str, object] = control.post("tenants", json=body).raise_for_status().json()
     link_token = relink.start_link(
         organization=organization, category=category, email=admin_email, integration=provider
@@ -77,12 +96,27 @@ def seed_demo(
         admin_email, member_email = "admin@acme.example", "member@acme.example"
         _user(organization, admin_email, password, Role.ADMIN, "Ada", "Admin")
         _user(organization, member_email, password, Role.MEMBER, "Max", "Member")
-    tenants: dict[str, dict[str, object]] = {}
-    for category, slug, people in ((Category.HRIS, provider, size), (Category.CRM, crm, max(10, size // 6))):
-        integration = Integration.objects.filter(organization=organization, category=category).first()
-        if slug and (integration is None or not _integration_is_alive(integration)):
-            tenants[category] = _link(
-                organization, admin_email, category=category, provider=slug, size=people
-            )
+    hris_tenant: dict[str, object] = {}
+    if not _linked(organization, Category.HRIS):
+        hris_tenant = _link(organization, admin_email, category=Category.HRIS, provider=provider, size=size)
     hris = Integration.objects.get(organization=organization, category=Category.HRIS)
-    return DemoSeed(organization, admin_email, member_email, password, hris, tenants.get(Category.HRIS, {}))
+    if crm and not _linked(organization, Category.CRM):
+        # The CRM's users are some of the HRIS's people, as in a company: each human is one person in My Org.
+        people_from = str(hris_tenant["id"]) if hris_tenant else _tenant_of(hris)
+        crm_size = min(size, max(10, size // 6))
+        _link(
+            organization,
+            admin_email,
+            category=Category.CRM,
+            provider=crm,
+            size=crm_size,
+            people_from=people_from,
+        )
+    return DemoSeed(organization, admin_email, member_email, password, hris, hris_tenant)
+
+
+def _linked(organization: Organization, category: Category) -> bool:
+    """Whether the organization has an integration of this category whose linked account the sandbox still
+    has (a sandbox started afresh has none)."""
+    integration = Integration.objects.filter(organization=organization, category=category).first()
+    return integration is not None and _integration_is_alive(integration)
