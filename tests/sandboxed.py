@@ -25,9 +25,15 @@ class Sandbox:
         assert response.status_code < 400, response.text
         return response.json()
 
-    def tenant(self, *, provider: str = "workday", size: int = 30, seed: int = 3) -> dict[str, Any]:
+    def tenant(
+        self, *, provider: str = "workday", size: int = 30, seed: int = 3, people_from: str | None = None
+    ) -> dict[str, Any]:
+        """`people_from`: an HRIS tenant's id, whose employees a CRM tenant's users are drawn from."""
+        drawn = {"people_from": people_from} if people_from else {}
         return dict(
-            self.control("POST", "tenants", provider=provider, name=f"{provider} co", size=size, seed=seed)
+            self.control(
+                "POST", "tenants", provider=provider, name=f"{provider} co", size=size, seed=seed, **drawn
+            )
         )
 
     def complete_link(
