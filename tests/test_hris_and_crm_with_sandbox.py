@@ -2,6 +2,7 @@
 each human is one person with a record from each source, reads as the HRIS has them, and has access as the
 HRIS says, whichever source syncs first."""
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -16,6 +17,7 @@ from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.choices import Category, Trigger
 from skillibrium.integrations.models import Integration
 from skillibrium.notifications.tasks import send_invitations
+from skillibrium.provisioning.models import HeldChange, HoldReason, HoldStatus
 from skillibrium.sync.models import SyncRun
 
 from .factories import make_org
@@ -209,3 +211,71 @@ def test_each_human_is_one_person_the_hris_decides(
     assert (hris_run.updated, hris_run.provisioned, hris_run.deactivated) == (1, 0, 1)
     assert _access_of(crm_leaver_later[1]["work_email"])
     assert not _access_of(hris_leaver_later[1]["work_email"])
+
+
+def _detects_deletions(sandbox: Sandbox, integration: Integration, enabled: bool) -> None:
+    path = f"linked-accounts/{integration.merge_account_id}/deletion-detection"
+    sandbox.control("PUT", path, enabled=enabled)
+
+
+def _full_read_due(integration: Integration) -> None:
+    """A week passes (the clock is moved, not waited for)."""
+    assert integration.last_full_read_at is not None
+    integration.last_full_read_at -= dt.timedelta(days=integration.full_read_every_days, seconds=1)
+    integration.save(update_fields=["last_full_read_at"])
+
+
+def _not_seen(organization: Organization) -> dict[str, bool]:
+    """Who is marked not seen at their source, and whether a review of it waits (by work email)."""
+    people = Person.objects.for_org(organization).exclude(not_seen_since=None)
+    pending = HeldChange.objects.filter(reason=HoldReason.NOT_SEEN, status=HoldStatus.PENDING)
+    return {p.work_email: pending.filter(person=p).exists() for p in people}
+
+
+def test_a_user_gone_from_the_crm_raises_no_question_about_an_employee_the_hris_lists(
+    sandbox: Sandbox, company: Company, sync_and_invite: SyncAndInvite
+) -> None:
+    """Merge's deletion detection off: a CRM user who leaves the CRM's lists is not seen there, but the HRIS
+    still lists them as working here, and it is the HRIS that speaks for them. A user only the CRM has, left
+    out the same way, waits for review as ever."""
+    [(drawn, employee)] = _both_active(sandbox, company, 1)
+    crm_only = sandbox.control(
+        "POST", f"tenants/{company.crm_tenant['id']}/people", first_name="Crm", last_name="Only"
+    )
+    sandbox.merge_sync()
+    sync_and_invite([company.hris, company.crm])
+    assert _access_of(employee["work_email"]) and _access_of(crm_only["email"])
+    _detects_deletions(sandbox, company.crm, enabled=False)
+    for user in (drawn, crm_only):
+        sandbox.control("DELETE", f"tenants/{company.crm_tenant['id']}/people/{user['remote_id']}")
+    sandbox.merge_sync()
+    _full_read_due(company.crm)
+
+    swept = sync_and_invite([company.crm])[company.crm]
+
+    assert swept.modified_after is None and swept.deactivated == 0
+    assert "1 people were not seen at the source; 1 with access wait for review" in swept.warnings[0]
+    assert _not_seen(company.organization) == {crm_only["email"]: True}
+    assert _access_of(employee["work_email"])
+
+
+def test_a_crm_read_does_not_answer_for_an_employee_the_hris_no_longer_lists(
+    sandbox: Sandbox, company: Company, sync_and_invite: SyncAndInvite
+) -> None:
+    """Merge's deletion detection off: an employee left out of the HRIS's full read waits for review; a full
+    read of the CRM that still has their user does not withdraw the question, which is about the HRIS."""
+    [(_, employee)] = _both_active(sandbox, company, 1)
+    sync_and_invite([company.hris, company.crm])
+    _detects_deletions(sandbox, company.hris, enabled=False)
+    sandbox.control("DELETE", f"tenants/{company.hris_tenant['id']}/people/{employee['remote_id']}")
+    sandbox.merge_sync()
+    _full_read_due(company.hris)
+    assert sync_and_invite([company.hris])[company.hris].deactivated == 0
+    assert _not_seen(company.organization) == {employee["work_email"]: True}
+    _full_read_due(company.crm)
+
+    crm_run = sync_and_invite([company.crm])[company.crm]
+
+    assert crm_run.modified_after is None and crm_run.warnings == []
+    assert _not_seen(company.organization) == {employee["work_email"]: True}
+    assert _access_of(employee["work_email"])

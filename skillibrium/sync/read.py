@@ -76,9 +76,7 @@ def read_records(
             if full_read:
                 reconcile.mark_seen(integration, identity_ids=unchanged, merge_ids=unusable, run_id=run.pk)
             if watch_returns:
-                reconcile.seen_again(
-                    integration.organization_id, person_ids=result.people, identity_ids=unchanged
-                )
+                reconcile.seen_again(integration, person_ids=result.people, identity_ids=unchanged)
             if provision:
                 provision(result.people)
         rows.clear()

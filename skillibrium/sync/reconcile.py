@@ -42,16 +42,25 @@ def anyone_not_seen(organization_id: int) -> bool:
     return Person.objects.filter(organization_id=organization_id, not_seen_since__isnull=False).exists()
 
 
-def seen_again(organization_id: int, *, person_ids: list[int], identity_ids: list[int]) -> int:
+def seen_again(integration: Integration, *, person_ids: list[int], identity_ids: list[int]) -> int:
     """People a read returned (changed, or by one of their records, unchanged) are at the source: no longer
-    "not seen", and their review is withdrawn."""
-    people = Person.objects.filter(organization_id=organization_id, not_seen_since__isnull=False)
+    "not seen", and their review is withdrawn. Only the people this source speaks for: a CRM still listing
+    someone the HRIS no longer does answers nothing about them."""
+    people = _spoken_for(integration).filter(not_seen_since__isnull=False)
     back: set[int] = set()
     if person_ids:
         back.update(people.filter(pk__any_of=person_ids).values_list("pk", flat=True))
     if identity_ids:
         back.update(people.filter(identities__pk__any_of=identity_ids).values_list("pk", flat=True))
-    return _clear(organization_id, sorted(back))
+    return _clear(integration.organization_id, sorted(back))
+
+
+def _spoken_for(integration: Integration) -> QuerySet[Person]:
+    """The people whose source this integration's category is (the HRIS, when it knows them too): whether a
+    read of it saw them is what their being at the source means."""
+    return Person.objects.filter(
+        organization_id=integration.organization_id, source_category=integration.category
+    )
 
 
 def _clear(organization_id: int, back: list[int]) -> int:
@@ -108,9 +117,8 @@ class Sweep:
 
 def sweep(integration: Integration, run: SyncRun) -> Sweep:
     """After a complete full read (every page came back, the last with a null `next`)."""
-    people = Person.objects.filter(organization_id=integration.organization_id)
     identities = SourceIdentity.objects.filter(integration=integration)
-    of_source = people.filter(Exists(identities.filter(person=OuterRef("pk"))))
+    of_source = _spoken_for(integration).filter(Exists(identities.filter(person=OuterRef("pk"))))
     seen = Exists(identities.filter(person=OuterRef("pk"), seen_in_run=run.pk))
     back = list(of_source.filter(seen, not_seen_since__isnull=False).values_list("pk", flat=True))
     result = Sweep(back=_clear(integration.organization_id, back))
