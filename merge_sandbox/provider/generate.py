@@ -260,15 +260,20 @@ def crm_user_remote_id(provider: str, number: int) -> str:
     return f"005{number:012d}" if provider == "salesforce" else str(90_000_000 + number)
 
 
+def generated_name(ctx: PeopleContext, index: int) -> tuple[str, str, str]:
+    """The index-th person's first name, last name and email at the tenant's domain."""
+    first, last, repeat = ctx.names.pick(index)
+    handle = f"{email_part(first)}.{email_part(last)}" + (str(repeat + 1) if repeat else "")
+    return first, last, f"{handle}@{ctx.domain}"
+
+
 def crm_user_record(
     ctx: PeopleContext, index: int, employee: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """`employee`: the HRIS record of the same human, whose name and work email the user has; the title and
     the active flag stay the CRM's own, as they are in a real company's CRM."""
     if employee is None:
-        first, last, repeat = ctx.names.pick(index)
-        handle = f"{email_part(first)}.{email_part(last)}" + (str(repeat + 1) if repeat else "")
-        email = f"{handle}@{ctx.domain}"
+        first, last, email = generated_name(ctx, index)
     else:
         first, last, email = employee["first_name"], employee["last_name"], employee["work_email"]
     return {

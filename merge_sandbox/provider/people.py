@@ -118,12 +118,44 @@ def hire(store: Store, clock: Clock, tenant: sqlite3.Row, fields: dict[str, Any]
     else:
         remote_id = generate.crm_user_remote_id(tenant["provider"], number)
         data = generate.crm_user_record(ctx, number - 1)
+        if "email" not in fields:
+            data.update(_new_at_the_company(store, tenant, ctx, number - 1))
         data.update(active=True, created=iso(now))
     _apply_fields(category, data, fields)
     save(store, tenant["id"], PERSON_KIND[category], remote_id, data)
     if category == "hris" and data["status"] == "PENDING":
         schedule(store, tenant["id"], remote_id, data["start_date"], {"status": "ACTIVE"})
     return {"remote_id": remote_id, "deleted": False, **data}
+
+
+_EMAIL = "lower(coalesce(json_extract(o.data, '$.email'), json_extract(o.data, '$.work_email'), ''))"
+
+
+def _new_at_the_company(
+    store: Store, tenant: sqlite3.Row, ctx: generate.PeopleContext, index: int
+) -> dict[str, str]:
+    """A CRM hire's name and email, which nobody at the company's domain has: its users may be an HRIS
+    tenant's employees (people_from) named by the same seeded sequence, so it starts past every name the
+    domain's other tenants have handed out, and skips any in use."""
+    row = store.one(
+        "SELECT MAX(next_number) FROM tenants WHERE domain = ? AND id != ?", (tenant["domain"], tenant["id"])
+    )
+    position = max(index, int(row[0]) - 1) if row and row[0] is not None else index
+    while True:
+        candidates = [generate.generated_name(ctx, position + k) for k in range(100)]
+        taken = {
+            r[0]
+            for r in store.all(
+                f"SELECT {_EMAIL} FROM provider_objects o JOIN tenants t ON t.id = o.tenant_id"  # noqa: S608
+                f" WHERE t.domain = ? AND o.kind IN ('employee', 'user') AND {_EMAIL} IN"
+                f" ({', '.join('?' * len(candidates))})",
+                (tenant["domain"], *(email.lower() for _, _, email in candidates)),
+            )
+        }
+        for first, last, email in candidates:
+            if email.lower() not in taken:
+                return {"first_name": first, "last_name": last, "email": email}
+        position += len(candidates)
 
 
 def _apply_fields(category: str, data: dict[str, Any], fields: dict[str, Any]) -> None:

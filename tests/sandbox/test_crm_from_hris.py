@@ -55,6 +55,22 @@ def test_the_same_seed_draws_the_same_people_and_another_seed_others(sandbox: Sa
     assert hired["email"].endswith("@" + hris["domain"]) and hired["email"] not in emails[0]
 
 
+def test_people_hired_into_it_are_new_at_the_company_though_both_share_a_seed(sandbox: Sandbox) -> None:
+    """Both tenants name people from the same seeded sequence: a hire into the CRM is given a name and email
+    that neither the HRIS's employees nor the CRM's users have, unless the email is asked for."""
+    hris = sandbox.tenant("workday", size=20, seed=9)
+    crm = sandbox.tenant("salesforce", size=15, seed=9, people_from=hris["id"])
+    known = set(_employees_by_email(sandbox, hris)) | {u["email"] for u in _people(sandbox, crm)}
+    people = f"/_sandbox/tenants/{crm['id']}/people"
+
+    hired = [sandbox.control("POST", people, {}, 201)["email"] for _ in range(8)]
+    seated = sandbox.control("POST", people, {"email": next(iter(_employees_by_email(sandbox, hris)))}, 201)
+
+    assert len(set(hired)) == 8 and not set(hired) & known
+    assert all(email.endswith("@" + hris["domain"]) for email in hired)
+    assert seated["email"] in known
+
+
 def test_every_person_of_the_hris_can_be_drawn(sandbox: Sandbox) -> None:
     hris = sandbox.tenant("hibob", size=8, seed=13)
 
