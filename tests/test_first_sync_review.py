@@ -408,3 +408,24 @@ def test_a_summary_stored_before_matches_were_told_apart_reads_as_members_found_
 
     assert (found["matched"], found["already_linked"], found["linked_by_email"]) == (1, 0, 1)
     assert found["linked_by_email_examples"] == ["ada@example.com"] and found["matched_examples"] == []
+
+
+def test_after_a_disconnect_the_people_found_are_the_new_sources_only(sandbox: Sandbox) -> None:
+    """A person only the old provider knew stays in the directory, but the new source did not find them."""
+    organization = make_org()
+    same = {"name": "Fewer", "size": 8, "seed": 14, "domain": f"fewer{organization.pk}.example"}
+    integration, admin = link(
+        sandbox, organization, sandbox.control("POST", "tenants", provider="bamboohr", **same)
+    )
+    sync(integration, Trigger.SETUP)
+    assert disconnect.disconnect(integration=integration, by=admin) == ""
+    hibob = sandbox.control("POST", "tenants", provider="hibob", **same)
+    gone = sandbox.control("GET", f"{people_path(hibob)}?limit=1")["results"][0]
+    sandbox.control("DELETE", f"{people_path(hibob)}/{gone['remote_id']}")
+    again, _ = link(sandbox, organization, hibob, review_first_sync=True)
+    sync(again, Trigger.SETUP)
+
+    found = first_sync.summary(again)
+
+    assert Person.objects.for_org(organization).count() == 8
+    assert (found["people"], found["already_linked"], found["create"]) == (7, 7, 0)

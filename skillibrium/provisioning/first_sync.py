@@ -63,7 +63,11 @@ def compute(integration: Integration) -> dict[str, Any]:
     changes = provision_organization(
         organization_id=organization.pk, dry_run=True, everyone=True, reviewing=integration.category
     )
-    people = Person.objects.for_org(organization).filter(source_category=integration.category)
+    # The people this source's current records speak for: not those only a former provider knew.
+    current = SourceIdentity.objects.filter(person=OuterRef("pk"), integration=integration, superseded=False)
+    people = Person.objects.for_org(organization).filter(
+        Exists(current), source_category=integration.category
+    )
     with_email = people.exclude(work_email="").annotate(e=Lower("work_email"))
     # One user per email: of two records with one work email, the first gets it, the second nothing.
     duplicates = with_email.values("e").annotate(n=Count("id")).filter(n__gt=1).order_by("e")
