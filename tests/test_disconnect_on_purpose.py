@@ -109,3 +109,18 @@ def test_connecting_the_same_provider_again_after_a_disconnect_duplicates_nobody
     assert SourceIdentity.objects.filter(integration=again).count() == len(people)
     assert [p.pk for p in provisioned(again)] == sorted(people)
     assert "Disconnected by" not in client.get(reverse("integrations:hris_settings")).content.decode()
+
+
+def test_after_a_disconnect_the_edit_page_offers_connect_not_relink(sandbox: Sandbox) -> None:
+    """The linked account is deleted at Merge: relinking it would link a new one past the first-sync review,
+    and the relink cards (magic link, password rotation, support) speak of a connection that is gone."""
+    integration, _, _, client = _connected(sandbox, seed=514)
+    _disconnect(client, integration, confirm=integration.provider_name)
+
+    page = client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
+    started = client.post(reverse("integrations:relink_start", args=[integration.pk]))
+
+    assert 'id="connect-again"' in page and reverse("integrations:hris_settings") in page
+    assert 'id="relink"' not in page and "Merge.dev reported" not in page
+    assert "Still not syncing?" not in page
+    assert started.status_code == 409 and "Connect it again from HRIS Settings" in started.json()["error"]

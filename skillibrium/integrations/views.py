@@ -128,10 +128,14 @@ def connect_complete(request: HttpRequest, membership: Membership, category: str
         )
         return back
     request_sync(integration, Trigger.SETUP)
+    told = (
+        "once it has read everyone, review it here (Review the first sync) "
+        "before anyone is created or emailed"
+        if integration.awaiting_review
+        else "its result appears under Recent syncs on the integration's Edit page"
+    )
     messages.success(
-        request,
-        f"{integration.provider_name} is connected. The first sync has started; "
-        "its result appears on the Edit page.",
+        request, f"{integration.provider_name} is connected. The first sync has started; {told}."
     )
     return back
 
@@ -159,6 +163,13 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
 @admin_view
 def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     integration = _integration(membership, pk)
+    if integration.disconnected_on_purpose:
+        # Its linked account is deleted at Merge: a relink would link a new one outside the first-sync review.
+        where = "Company Integrations" if integration.category == Category.CRM else "HRIS Settings"
+        return JsonResponse(
+            {"error": f"{integration.provider_name} was disconnected. Connect it again from {where}."},
+            status=409,
+        )
     try:
         token = relink.start_link(
             organization=membership.organization,
@@ -248,7 +259,13 @@ def first_sync_review(request: HttpRequest, membership: Membership, pk: int) -> 
         if action == "confirm":
             invite = request.POST.get("send_invitations") == "on"
             if review.confirm(integration=integration, membership=membership, send_invitations=invite):
-                told = "invitations are sent" if invite else "no invitations are sent"
+                told = (
+                    "no one is new, so nobody is invited"
+                    if not (integration.review_summary or {}).get("create")
+                    else "the new users are invited"
+                    if invite
+                    else "no invitations are sent"
+                )
                 messages.success(request, f"Confirmed. Your people are being provisioned; {told}.")
             else:
                 messages.info(request, "The first sync was confirmed already; nothing was done again.")
