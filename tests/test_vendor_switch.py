@@ -16,7 +16,7 @@ from skillibrium.accounts.models import Organization, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations import switch
-from skillibrium.integrations.choices import Health, Trigger
+from skillibrium.integrations.choices import Category, Health, Trigger
 from skillibrium.integrations.disconnect import finish_pending_deletions
 from skillibrium.integrations.models import Integration, Replacement, ReplacementState, RetiredAccount
 from skillibrium.provisioning.apply import provision_organization
@@ -258,3 +258,29 @@ def test_only_an_admin_of_the_organization_can_switch(sandbox: Sandbox) -> None:
             )
             assert answer.status_code == status, (name, status)
     assert not Replacement.objects.exists()
+
+
+def test_a_crm_switch_from_salesforce_to_hubspot_keeps_everyone(sandbox: Sandbox) -> None:
+    same = {"size": SIZE, "seed": 707, "domain": "initech707.example"}
+    salesforce = sandbox.control("POST", "tenants", provider="salesforce", name="Initech SF", **same)
+    integration, admin = link(sandbox, make_org(), salesforce, Category.CRM)
+    sync(integration, Trigger.SETUP)
+    provision_organization(organization_id=integration.organization_id)
+    before = _state(integration.organization)
+    hubspot = sandbox.control("POST", "tenants", provider="hubspot", name="Initech HS", **same)
+    client = signed_in(admin)
+    edit = client.get(reverse("integrations:company_edit", args=[integration.pk])).content.decode()
+    assert "Replace with another CRM" in edit
+
+    replacement = _link_replacement(sandbox, client, integration, hubspot)
+    found = replacement.summary
+    assert (found["records"], found["matched"], found["new"], found["only_in_old"]) == (SIZE, SIZE, 0, 0)
+    edit = client.get(reverse("integrations:company_edit", args=[integration.pk])).content.decode()
+    assert "Replace with another CRM" not in edit and "The switch to HubSpot is ready" in edit
+
+    assert switch.confirm(integration=integration, membership=admin.membership)
+    sync(integration, Trigger.SETUP)
+    provision_organization(organization_id=integration.organization_id)
+
+    assert integration.provider_slug == "hubspot"
+    assert _state(integration.organization) == before
