@@ -284,3 +284,28 @@ def test_a_crm_switch_from_salesforce_to_hubspot_keeps_everyone(sandbox: Sandbox
 
     assert integration.provider_slug == "hubspot"
     assert _state(integration.organization) == before
+
+
+def test_a_person_only_the_crm_knew_is_the_new_hris_s_once_matched(sandbox: Sandbox) -> None:
+    """Matched by work email to someone the CRM brought, the new HRIS takes them over: its values and its
+    employment status decide for them, not the CRM's."""
+    integration, admin, client = _bamboohr(sandbox, seed=708)
+    hibob = _tenant(sandbox, "hibob", seed=708)
+    seller = Person.objects.create(
+        organization=integration.organization, source_category="crm", work_email="seller@globex708.example"
+    )
+    sandbox.control(
+        "POST",
+        f"tenants/{hibob['id']}/people",
+        first_name="Sal",
+        last_name="Es",
+        work_email=seller.work_email,
+    )
+
+    replacement = _link_replacement(sandbox, client, integration, hibob)
+    assert (replacement.summary["matched"], replacement.summary["new"]) == (SIZE + 1, 0)
+    assert switch.confirm(integration=integration, membership=admin.membership)
+    sync(integration, Trigger.SETUP)
+
+    seller.refresh_from_db()
+    assert (seller.source_category, seller.first_name, seller.last_name) == ("hris", "Sal", "Es")

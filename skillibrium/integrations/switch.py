@@ -16,10 +16,10 @@ from django.utils import timezone
 from skillibrium.accounts.models import Membership
 from skillibrium.core.bulk import insert_rows
 from skillibrium.core.models import record
-from skillibrium.directory.models import SourceIdentity
+from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.merge_client import LinkedAccountToken, MergeClient
 
-from .choices import Health, ReviewState, Trigger
+from .choices import Category, Health, ReviewState, Trigger
 from .disconnect import delete_retired, retire, retire_replacement
 from .models import Integration, Replacement, ReplacementMatch, ReplacementState
 from .relink import account_fields, join_by_work_email, new_account_fields, request_sync, start_link
@@ -166,6 +166,9 @@ def _give_matched_records(integration: Integration, replacement: Replacement) ->
     )
     rows = [(integration.pk, person, merge_id, remote_id, "") for person, merge_id, remote_id in matches]
     insert_rows(SourceIdentity, ["integration", "person", "merge_id", "remote_id", "digest"], rows)
+    if integration.category == Category.HRIS:
+        # The HRIS is authoritative: a person the CRM alone knew is now shown, and decided, by the HRIS.
+        Person.objects.filter(pk__in=[person for _, person, *_ in rows]).update(source_category=Category.HRIS)
     return len(rows)
 
 
