@@ -3,11 +3,13 @@ reviewed beside the current one (matched by work email, then employee number; ne
 while nothing changes; confirming moves each matched person's record to the new account, deletes the old
 account at Merge, and never deactivates anyone for their absence; declining deletes the new account."""
 
+import io
 from typing import Any
 
 import httpx
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
@@ -309,3 +311,21 @@ def test_a_person_only_the_crm_knew_is_the_new_hris_s_once_matched(sandbox: Sand
 
     seller.refresh_from_db()
     assert (seller.source_category, seller.first_name, seller.last_name) == ("hris", "Sal", "Es")
+
+
+def test_the_command_shows_and_confirms_the_switch(sandbox: Sandbox) -> None:
+    integration, _, client = _bamboohr(sandbox, seed=709)
+    _link_replacement(sandbox, client, integration, _tenant(sandbox, "hibob", seed=709))
+
+    shown, confirmed = io.StringIO(), io.StringIO()
+    call_command("review_switch", str(integration.pk), stdout=shown)
+    call_command("review_switch", str(integration.pk), "--confirm", stdout=confirmed)
+
+    assert "Switch from BambooHR to HiBob" in shown.getvalue()
+    assert f"  Matched to the directory's people: {SIZE}" in shown.getvalue()
+    assert "Nothing was changed" in shown.getvalue()
+    assert "Switched to HiBob" in confirmed.getvalue()
+    integration.refresh_from_db()
+    assert integration.provider_slug == "hibob"
+    with pytest.raises(CommandError, match="no replacement is linked"):
+        call_command("review_switch", str(integration.pk))
