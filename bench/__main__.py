@@ -1,6 +1,6 @@
 """`make bench` (`python -m bench`): writes bench/results.json and prints a summary against the targets.
 
-    make bench                         # 100,000 employees, 3 rounds, rate-limited run, sandbox bench
+    make bench                         # 100,000 employees x 3 rounds, rate limit, People page, sandbox
     make bench BENCH_ARGS=--million    # also the worker's peak RSS at 1,000,000 employees (long)
     make bench BENCH_ARGS="--rounds 1 --skip-sandbox-bench"
 
@@ -45,6 +45,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-per-minute", type=int, default=600)
     parser.add_argument("--rate-rounds", type=int, default=2)
     parser.add_argument("--million", action="store_true", help="also a full sync of 1,000,000 employees")
+    parser.add_argument("--people", type=int, default=100_000, help="the People page's organization")
     parser.add_argument("--skip-sandbox-bench", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
@@ -91,6 +92,8 @@ def measure(args: argparse.Namespace, server: Server, workdir: Path) -> dict[str
             results["rate_limited"] = scenarios.rate_limited(
                 stage, args.rate_employees, args.rate_per_minute, args.rate_rounds
             )
+            say(f"People page, first-sync summary and vendor-switch preview over {args.people:,} people")
+            results["directory_pages"] = scenarios.directory_pages(stage, args.people)
             if args.million:
                 say("1,000,000 employees: populating, Merge's first sync, then one full sync")
                 stage.link("million", "Bench Million", 1_000_000)

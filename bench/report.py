@@ -20,6 +20,7 @@ TARGETS = {
     "peak_rss_mb": 300.0,
     "rate_limited_vs_floor": 1.05,
     "rate_limited_429s": 0,
+    "people_page_p95_ms": 50.0,
 }
 
 
@@ -122,6 +123,7 @@ def summary(results: dict[str, Any]) -> str:
             f"vs floor {rate['floor_s']} s = {m['vs_floor']} (target <= {TARGETS['rate_limited_vs_floor']}: "
             f"{verdict(m['vs_floor'], TARGETS['rate_limited_vs_floor'])}); 429s: {rate['max_429s']}"
         )
+    lines += directory_pages_summary(results.get("directory_pages"))
     box = results.get("sandbox", {}).get("sandbox_pages")
     if box:
         lines.append(
@@ -129,3 +131,20 @@ def summary(results: dict[str, Any]) -> str:
             f"server peak RSS {box['server_peak_rss_mb']} MB"
         )
     return "\n".join(lines)
+
+
+def directory_pages_summary(pages: dict[str, Any] | None) -> list[str]:
+    if not pages:
+        return []
+    target = TARGETS["people_page_p95_ms"]
+    lines = [f"People page over {pages['people']:,} people (p50 / p95 server time, queries, rows shown):"]
+    for name, case in pages["people_page"].items():
+        lines.append(
+            f"  {name}: {case['p50_ms']} / {case['p95_ms']} ms (target p95 <= {target}: "
+            f"{verdict(case['p95_ms'], target)}), {case['queries']} queries, {case['rows']} rows"
+        )
+    steps = (("first_sync_compute", "first-sync summary"), ("vendor_switch_compare", "switch preview"))
+    for key, label in steps:
+        step = pages[key]
+        lines.append(f"{label}: {step['p50_ms']} / {step['p95_ms']} ms, {step['queries']} queries")
+    return lines

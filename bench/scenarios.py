@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.child import run_child
-from bench.database import Server, database
+from bench.database import Server, database, migrate
 from bench.report import median, ratio
 from bench.sandbox import Control
 
 TEMPLATE = "skillibrium_bench"
 RUN_DB = "skillibrium_bench_run"
 DLT_DB = "skillibrium_bench_dlt"
+PEOPLE_DB = "skillibrium_bench_people"
 # Every run asks for account-details (is a relink needed?) and sync-status (is Merge mid-sync?).
 FIXED_OVERHEAD_REQUESTS = 2
 
@@ -194,3 +195,13 @@ def memory_at(stage: Stage, key: str, employees: int) -> dict[str, Any]:
         "merge_sync_s": linked.merge_sync_s,
         "run": run,
     }
+
+
+def directory_pages(stage: Stage, people: int) -> dict[str, Any]:
+    """The People page, the first sync's summary and the vendor switch's preview (bench/directory_pages.py),
+    in a database of their own: one organization of `people`, written directly, no sync."""
+    with database(stage.server, PEOPLE_DB) as url:
+        migrate(stage.env | {"DATABASE_URL": url})
+        result = stage.child(["people", "--people", str(people)], DATABASE_URL=url)
+        result["database_mb"] = stage.server.size_mb(PEOPLE_DB)
+    return result

@@ -123,6 +123,14 @@ def load_with_dlt(args: argparse.Namespace) -> dict[str, Any]:
     return dlt_load(args.sandbox, args.token, args.database_url, Path(args.workdir))
 
 
+def people_pages(args: argparse.Namespace) -> dict[str, Any]:
+    """The People page, the first sync's summary and the switch preview over one large organization."""
+    _django()
+    from bench import directory_pages
+
+    return directory_pages.run(args.people)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
     steps = parser.add_subparsers(dest="step", required=True)
@@ -144,6 +152,9 @@ def main() -> None:
     step.add_argument("--database-url", required=True)
     step.add_argument("--workdir", required=True)
     step.set_defaults(call=load_with_dlt)
+    step = steps.add_parser("people")
+    step.add_argument("--people", type=int, default=100_000)
+    step.set_defaults(call=people_pages)
     args = parser.parse_args()
     print(json.dumps(args.call(args)))
 
