@@ -1,9 +1,15 @@
 """Company Settings > People: roles, hand activation with overrides the HRIS sync respects, and its guards."""
 
+import re
+from urllib.parse import unquote
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from skillibrium.accounts import people_search
 from skillibrium.accounts.models import AccessOverride, Membership, Role, User
 from skillibrium.core.models import AuditEntry
 from skillibrium.provisioning.tasks import provision_everyone
@@ -64,16 +70,79 @@ def test_members_are_refused_and_another_organizations_user_is_not_found() -> No
     assert stranger.is_active
 
 
-def test_a_page_of_many_users_costs_a_few_queries(django_assert_max_num_queries: object) -> None:
+def _people_page(client: Client, **params: str) -> tuple[str, int]:
+    """The page's HTML and the number of queries it took."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("accounts:people"), params)
+    assert response.status_code == 200
+    return response.content.decode(), len(queries)
+
+
+def _shown(html: str) -> list[str]:
+    return re.findall(r'<div class="muted small">([^<]+@[^<]+)</div>', html)
+
+
+def test_a_page_costs_the_same_queries_whatever_it_shows() -> None:
     org = make_org()
-    admin = make_user(org, role=Role.ADMIN)
+    admin = make_user(org, role=Role.ADMIN, email="admin@example.com")
+    client = signed_in(admin)
+    _, alone = _people_page(client)
     for n in range(60):
         make_user(org, email=f"person{n:03}@example.com")
-    client = signed_in(admin)
-    with django_assert_max_num_queries(12):  # type: ignore[operator]
-        response = client.get(reverse("accounts:people"))
-    assert response.content.decode().count('name="csrfmiddlewaretoken"') >= 50
-    assert "Next" in response.content.decode()
+    make_user(make_org(), email="person999@example.com")
+    html, full = _people_page(client)
+    assert (len(_shown(html)), full) == (50, alone)
+    assert "Next" in html and "61 users" in html
+    one, searching_one = _people_page(client, q="person007")
+    many, searching_many = _people_page(client, q="person0")
+    assert (_shown(one), len(_shown(many))) == (["person007@example.com"], 50)
+    assert searching_one == searching_many
+
+
+def test_a_search_finds_a_full_name_or_a_fragment_and_pages_through_every_match_once() -> None:
+    org = make_org()
+    client = signed_in(make_user(org, role=Role.ADMIN, email="admin@example.com"))
+    for n in range(120):
+        user = make_user(org, email=f"p{n:03}.{'ada' if n % 2 else 'bob'}@example.com")
+        User.objects.filter(pk=user.pk).update(first_name="Ada" if n % 2 else "Bob", last_name=f"Byron{n:03}")
+    assert _shown(_people_page(client, q="ada byron007")[0]) == ["p007.ada@example.com"]
+    html, _ = _people_page(client, q="ADA")
+    assert "60 matching users" in html
+    assert _pages(client, "ada") == [f"p{n:03}.ada@example.com" for n in range(1, 120, 2)]
+
+
+def test_a_search_matching_more_than_it_sorts_walks_the_email_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(people_search, "SORTED_UP_TO", 20)
+    org = make_org()
+    client = signed_in(make_user(org, role=Role.ADMIN, email="admin@example.com"))
+    for n in range(70):
+        make_user(org, email=f"p{n:03}@example.com")
+    assert "More than 20 matching users" in _people_page(client, q="p0")[0]
+    assert _pages(client, "p0") == [f"p{n:03}@example.com" for n in range(70)]
+
+
+def _pages(client: Client, query: str) -> list[str]:
+    """Every email a search shows, following its Next links."""
+    shown: list[str] = []
+    params = {"q": query}
+    while True:
+        html, _ = _people_page(client, **params)
+        shown += _shown(html)
+        found = re.search(r'&after=([^"]+)">Next', html)
+        if not found:
+            return shown
+        params["after"] = unquote(found.group(1))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_a_search_reads_the_trigram_index() -> None:
+    matching = (
+        User.objects.alias(text=people_search.SearchText()).filter(text__contains="ADA").values_list("pk")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = matching.explain()
+    assert "user_search_trgm" in plan
 
 
 def test_hand_deactivation_of_an_active_hris_person_is_kept_across_syncs(sandbox: Sandbox) -> None:

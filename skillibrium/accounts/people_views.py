@@ -1,7 +1,6 @@
 """Company Settings > People: every user of the organization, their role and access. Admins only."""
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,10 +8,8 @@ from django.views.decorators.http import require_POST
 
 from skillibrium.accounts.access import admin_view
 
-from . import invitations, people
+from . import invitations, people, people_search
 from .models import Membership, Role, User
-
-PAGE_SIZE = 50
 
 
 def status_of(user: User) -> str:
@@ -24,30 +21,18 @@ def status_of(user: User) -> str:
 
 @admin_view
 def people_page(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Paged by email from the last one shown (keyset), so a page costs the same at any depth."""
     query = request.GET.get("q", "").strip()[:200]
     after = request.GET.get("after", "")[:254]
-    members = Membership.objects.filter(organization_id=membership.organization_id)
-    if query:
-        members = members.filter(
-            Q(user__email__icontains=query)
-            | Q(user__first_name__icontains=query)
-            | Q(user__last_name__icontains=query)
-        )
-    rows = list(
-        members.filter(user__email__gt=after)
-        .select_related("user", "user__person")
-        .order_by("user__email")[: PAGE_SIZE + 1]
-    )
-    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    page = people_search.page_of(organization_id=membership.organization_id, query=query, after=after)
     context = {
         "tab": "company",
         "panel": "people",
         "query": query,
         "after": after,
-        "rows": [_row(m) for m in rows],
-        "total": members.count(),
-        "next_after": rows[-1].user.email if more else "",
+        "rows": [_row(m) for m in page.members],
+        "total": page.total,
+        "total_is_floor": page.total_is_floor,
+        "next_after": page.next_after,
     }
     return render(request, "accounts/people.html", context)
 
