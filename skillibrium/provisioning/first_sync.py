@@ -70,7 +70,8 @@ def compute(integration: Integration) -> dict[str, Any]:
     )
     with_email = people.exclude(work_email="").annotate(e=Lower("work_email"))
     # One user per email: of two records with one work email, the first gets it, the second nothing.
-    duplicates = with_email.values("e").annotate(n=Count("id")).filter(n__gt=1).order_by("e")
+    # Read once, counted here: grouping 100,000 emails costs more than the few groups it returns.
+    duplicates = list(with_email.values_list("e").annotate(n=Count("id")).filter(n__gt=1).order_by("e"))
     without = people.filter(work_email="").order_by("pk")
     preview = changes.preview
     return {
@@ -85,8 +86,8 @@ def compute(integration: Integration) -> dict[str, Any]:
         "held": changes.held,
         "elsewhere": changes.elsewhere,
         "elsewhere_examples": preview.get("elsewhere", []),
-        "duplicates": duplicates.count(),
-        "duplicates_examples": [[d["e"], d["n"]] for d in duplicates[:EXAMPLES]],
+        "duplicates": len(duplicates),
+        "duplicates_examples": [[e, n] for e, n in duplicates[:EXAMPLES]],
         "without_email": without.count(),
         "without_email_examples": [
             f"{p.first_name} {p.last_name}".strip() or f"Record {p.pk}"
