@@ -14,12 +14,13 @@ from skillibrium.accounts.models import Membership
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeError
 
-from . import delegation, handoff, support
+from . import delegation, handoff, probe, support
 from .choices import Category, Trigger
 from .disconnect import disconnect as disconnect_integration
 from .health import for_admins
 from .models import DelegatedRelink, Integration
 from .relink import request_sync
+from .views import SECTIONS, edit_context
 
 
 def _integration(membership: Membership, pk: int) -> Integration:
@@ -238,3 +239,28 @@ def contact_support(request: HttpRequest, membership: Membership, pk: int) -> Ht
         request, f"Support request {filed.pk} was sent with the diagnostics shown. We reply by email."
     )
     return back_to_edit(integration)
+
+
+@require_POST
+@admin_view
+def test_connection(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Asks Merge about the linked account and answers on the Edit page itself: htmx swaps in the result
+    (and the status card, which a definite answer may have moved); without JavaScript the page is rendered."""
+    integration = _integration(membership, pk)
+    if integration.disconnected_on_purpose:
+        messages.error(request, "There is nothing to test: the integration was disconnected.")
+        return back_to_edit(integration)
+    result = probe.try_connection(integration)
+    _audit(
+        membership,
+        integration,
+        "integration.connection_tested",
+        verdict=result.verdict.value,
+        health_before=result.health_before,
+        health_after=result.health_after,
+    )
+    section = request.POST.get("section", "")
+    if section not in SECTIONS:
+        section = "company" if integration.category == Category.CRM else "hris"
+    context = edit_context(integration, section) | {"probe": result}
+    return render(request, "integrations/edit.html", context)

@@ -39,6 +39,7 @@ urlpatterns = [
     path("integrations/<int:pk>/switch/", views.switch_review, name="switch_review"),
     path("integrations/<int:pk>/switch/start/", views.switch_start, name="switch_start"),
     path("integrations/<int:pk>/switch/complete/", views.switch_complete, name="switch_complete"),
+    path("integrations/<int:pk>/test/", actions.test_connection, name="test_connection"),
     path("integrations/<int:pk>/pause/", actions.pause, name="pause"),
     path("integrations/<int:pk>/resume/", actions.resume, name="resume"),
     path("integrations/<int:pk>/take-over/", actions.take_over, name="take_over"),

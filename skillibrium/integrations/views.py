@@ -143,7 +143,12 @@ def connect_complete(request: HttpRequest, membership: Membership, category: str
 @admin_view
 def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "hris") -> HttpResponse:
     integration = _integration(membership, pk)
-    context = {
+    return render(request, "integrations/edit.html", edit_context(integration, section))
+
+
+def edit_context(integration: Integration, section: str) -> dict[str, Any]:
+    """The Edit page's context; actions that answer on the page itself (Test connection) render it too."""
+    return {
         "integration": integration,
         "section": section,
         "section_title": SECTIONS.get(section, SECTIONS["hris"]),
@@ -156,7 +161,6 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
         "replacement": switch.replacement_of(integration),
         "can_replace": switch.can_replace(integration),
     }
-    return render(request, "integrations/edit.html", context)
 
 
 @require_POST
