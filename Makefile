@@ -14,9 +14,12 @@ $(STAMP): $(PY) pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	touch $(STAMP)
 
+# `make demo PORT=8100`: the app on 8100, its Merge sandbox on 8865 (the port plus 765).
+PORT ?= 8000
+
 demo: $(STAMP)
 	@mkdir -p var
-	SKILLIBRIUM_DEBUG=1 SKILLIBRIUM_SELF_SIGNUP=1 $(PY) manage.py demo
+	SKILLIBRIUM_DEBUG=1 SKILLIBRIUM_SELF_SIGNUP=1 $(PY) manage.py demo --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

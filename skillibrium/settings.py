@@ -8,6 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The embedded database, collected static files and the demo's sandbox and mail.
+VAR_DIR = Path(os.environ.get("SKILLIBRIUM_VAR_DIR", BASE_DIR / "var"))
 
 
 def env(name: str, default: str) -> str:
@@ -93,7 +95,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "skillibrium.wsgi.application"
 ASGI_APPLICATION = "skillibrium.asgi.application"
 
-DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'skillibrium.sqlite3'}")
+DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'skillibrium.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and the scheduler share the file: WAL lets readers run beside one writer.
@@ -170,7 +172,7 @@ USE_TZ = True
 USE_I18N = False
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -222,7 +224,7 @@ if "smtp" in EMAIL_BACKEND_PATH:
         "timeout": float(env("SKILLIBRIUM_SMTP_TIMEOUT_SECONDS", "10")),
     }
 elif "filebased" in EMAIL_BACKEND_PATH:
-    MAILER_OPTIONS = {"file_path": env("SKILLIBRIUM_EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))}
+    MAILER_OPTIONS = {"file_path": env("SKILLIBRIUM_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
 MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": MAILER_OPTIONS}}
 
 # Merge.dev: the same client talks to the real Merge or to the local sandbox; only these settings change.
@@ -273,13 +275,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact": {"()": "skillibrium.core.diagnostics.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "skillibrium.core.diagnostics.RedactSecretsFilter"},
+        "client_error": {"()": "skillibrium.core.logfilters.ClientErrorWithoutTraceback"},
+        "warnings": {"()": "skillibrium.core.logfilters.WarningsAndAbove"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("SKILLIBRIUM_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler would print every django.* line a second time, unformatted.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["client_error"]},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},
-        "django.tasks": {"level": "WARNING"},
+        "django.tasks": {"level": "WARNING", "filters": ["warnings"]},
     },
 }

@@ -43,8 +43,8 @@ def _integration_is_alive(integration: Integration) -> bool:
     return True
 
 
-def _control() -> httpx.Client:
-    return httpx.Client(base_url=f"{sandbox_url()}/_sandbox/", timeout=300)
+def _control(sandbox: str | None = None) -> httpx.Client:
+    return httpx.Client(base_url=f"{sandbox or sandbox_url()}/_sandbox/", timeout=300)
 
 
 def _tenant_of(integration: Integration) -> str:
@@ -86,14 +86,51 @@ def _link(
 
 
 DEMO_PASSWORD = "skillibrium-demo"  # noqa: S105 - the demo's published sign-in
+DEMO_ORGANIZATION, ADMIN_EMAIL, MEMBER_EMAIL = "Acme Corporation", "admin@acme.example", "member@acme.example"
+
+
+@dataclass(frozen=True)
+class SyncUser:
+    """A provider tenant's sync user: what an admin types into Merge Link to relink."""
+
+    category: str
+    provider: str
+    tenant: str
+    username: str
+    password: str
+
+
+def sync_users(organization: Organization, *, sandbox: str | None = None) -> list[SyncUser]:
+    """Each integration's tenant and sync user as the sandbox has them now (a password reset changes them)."""
+    integrations = organization.integrations.order_by("-category")  # HRIS, then CRM
+    with _control(sandbox) as control:
+        accounts = control.get("linked-accounts").raise_for_status().json()["results"]
+        tenant_of = {str(a["id"]): str(a["tenant_id"]) for a in accounts}
+        users = []
+        for integration in integrations:
+            if integration.merge_account_id not in tenant_of:
+                continue
+            tenant = (
+                control.get(f"tenants/{tenant_of[integration.merge_account_id]}").raise_for_status().json()
+            )
+            users.append(
+                SyncUser(
+                    category=integration.get_category_display(),
+                    provider=integration.provider_name,
+                    tenant=tenant["subdomain"],
+                    username=tenant["username"],
+                    password=tenant["password"],
+                )
+            )
+    return users
 
 
 def seed_demo(
     *, size: int = 300, provider: str = "workday", crm: str = "salesforce", password: str = DEMO_PASSWORD
 ) -> DemoSeed:
     with transaction.atomic():
-        organization, _ = Organization.objects.get_or_create(name="Acme Corporation")
-        admin_email, member_email = "admin@acme.example", "member@acme.example"
+        organization, _ = Organization.objects.get_or_create(name=DEMO_ORGANIZATION)
+        admin_email, member_email = ADMIN_EMAIL, MEMBER_EMAIL
         _user(organization, admin_email, password, Role.ADMIN, "Ada", "Admin")
         _user(organization, member_email, password, Role.MEMBER, "Max", "Member")
     hris_tenant: dict[str, object] = {}

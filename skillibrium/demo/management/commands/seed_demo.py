@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from skillibrium.demo.data import seed_demo
+from skillibrium.demo.data import seed_demo, sync_users
 from skillibrium.integrations.choices import Trigger
 from skillibrium.sync.engine import sync_integration
 
@@ -26,11 +26,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"First {integration.provider_name} sync: {run.status}, {run.provisioned} users created."
                 )
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(f"Organization: {seed.organization.name}")
         self.stdout.write(f"Admin: {seed.admin_email} / {seed.password}")
         self.stdout.write(f"Member: {seed.member_email} / {seed.password}")
-        if seed.tenant:
+        for user in sync_users(seed.organization):
             self.stdout.write(
-                f"HRIS sync user in the sandbox: {seed.tenant['username']} / {seed.tenant['password']} "
-                f"(tenant {seed.tenant['subdomain']})"
+                f"{user.category} sync user in the sandbox: {user.username} / {user.password} "
+                f"(tenant {user.tenant})"
             )
