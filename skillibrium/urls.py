@@ -7,6 +7,9 @@ from skillibrium.accounts import audit
 from skillibrium.accounts import views as accounts_views
 from skillibrium.shell import operations
 
+handler403 = "skillibrium.shell.errors.permission_denied"
+handler404 = "skillibrium.shell.errors.page_not_found"
+
 
 @login_not_required
 def home(request: HttpRequest) -> HttpResponse:

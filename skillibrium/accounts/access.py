@@ -49,6 +49,18 @@ CAPABILITIES: dict[Access, frozenset[Capability]] = {
 }
 
 
+class AdminOnly(PermissionDenied):
+    """A member, not an admin, asked for an admin page: the 403 page says who can help."""
+
+
+class StaffOnly(PermissionDenied):
+    """A customer asked for a page only Skillibrium staff may open."""
+
+
+class NoOrganization(PermissionDenied):
+    """The signed-in user belongs to no organization, so there is no organization page to show them."""
+
+
 def can(membership: Membership | None, capability: Capability) -> bool:
     if membership is None or not membership.user.is_active:
         return False
@@ -62,7 +74,7 @@ def membership_of(request: HttpRequest) -> Membership:
     try:
         membership = Membership.objects.select_related("organization", "user").get(user_id=user.pk)
     except Membership.DoesNotExist:
-        raise PermissionDenied from None
+        raise NoOrganization from None
     return membership
 
 
@@ -91,7 +103,7 @@ def admin_view[**P](view: MemberView[P]) -> View[P]:
     def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         membership = membership_of(request)
         if not can(membership, Capability.MANAGE_INTEGRATIONS):
-            raise PermissionDenied
+            raise AdminOnly
         if needs_mfa_setup(membership):
             messages.warning(
                 request,
@@ -113,7 +125,7 @@ def staff_view[**P](view: View[P]) -> View[P]:
     def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         user = request.user
         if not (isinstance(user, User) and user.is_active and user.is_staff):
-            raise PermissionDenied
+            raise StaffOnly
         return view(request, *args, **kwargs)
 
     wrapper.access = Access.STAFF  # type: ignore[attr-defined]
@@ -129,7 +141,7 @@ def staff_action_view[**P](view: View[P]) -> View[P]:
     def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         user = request.user
         if not (isinstance(user, User) and user.is_active and user.is_staff):
-            raise PermissionDenied
+            raise StaffOnly
         return view(request, *args, **kwargs)
 
     wrapper.access = Access.STAFF  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@ def skillibrium(request: HttpRequest) -> dict[str, Any]:
         "self_signup": settings.SELF_SIGNUP,
         "merge_link_script_url": settings.MERGE_LINK_SCRIPT_URL,
     }
-    user = request.user
-    if user.is_authenticated:
+    user = getattr(request, "user", None)  # absent when a request is refused before authentication (400)
+    if user is not None and user.is_authenticated:
         membership = Membership.objects.select_related("organization").filter(user_id=user.pk).first()
         context["membership"] = membership
         if membership is not None and membership.is_admin:
