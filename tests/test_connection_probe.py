@@ -161,6 +161,20 @@ def test_merge_unreachable_changes_no_health(sandbox: Sandbox) -> None:
     assert sent_mail() == []
 
 
+def test_an_answer_merge_should_not_give_is_unclear_and_changes_no_health(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    integration, admin, _ = linked(sandbox)
+    settings.MERGE_API_URL = f"{sandbox.url}/api/not-merge"  # every route answers 404
+
+    page, found = click_test_connection(integration, admin)
+
+    assert found.verdict == "unclear" and "Merge answered 404" in page
+    assert answers(found)[0] == ("Linked account", False)
+    assert (integration.health, integration.cause) == (Health.HEALTHY, Cause.NONE)
+    assert PlatformIncident.objects.count() == 0
+
+
 def test_our_api_key_refused_is_a_platform_incident_not_a_broken_connection(
     sandbox: Sandbox, settings: Settings
 ) -> None:

@@ -40,6 +40,7 @@ class Verdict(models.TextChoices):
     ACCOUNT_GONE = "account_gone", "Linked account gone"
     MERGE_UNREACHABLE = "merge_unreachable", "Merge.dev unreachable"
     API_KEY_REFUSED = "api_key_refused", "Skillibrium's API key refused"
+    UNCLEAR = "unclear", "No clear answer"
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,11 @@ def _failed(integration: Integration, found: _Findings, error: MergeError, befor
         summary = f"The linked account is gone at Merge.dev. {said}" if gone else f"Relink needed: {said}"
         verdict = Verdict.ACCOUNT_GONE if gone else Verdict.RELINK_NEEDED
         return _result(integration, verdict, summary, checks, before, cause)
-    summary = f"Merge.dev answered something unexpected: {error} The status shown here is unchanged."
-    return _result(integration, Verdict.MERGE_UNREACHABLE, summary, checks, before)
+    summary = (
+        f"Merge.dev answered something Skillibrium did not expect ({error}), which says nothing certain about "
+        "your connection: its status is unchanged. If it happens again, contact support."
+    )
+    return _result(integration, Verdict.UNCLEAR, summary, checks, before)
 
 
 def _result(
