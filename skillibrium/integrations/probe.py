@@ -154,8 +154,8 @@ def _failed(integration: Integration, found: _Findings, error: MergeError, befor
         verdict = Verdict.ACCOUNT_GONE if gone else Verdict.RELINK_NEEDED
         return _result(integration, verdict, summary, checks, before, cause)
     summary = (
-        f"Merge.dev answered something Skillibrium did not expect ({error}), which says nothing certain about "
-        "your connection: its status is unchanged. If it happens again, contact support."
+        f"Merge.dev answered something Skillibrium did not expect ({error}), which says nothing certain "
+        "about your connection: its status is unchanged. If it happens again, contact support."
     )
     return _result(integration, Verdict.UNCLEAR, summary, checks, before)
 
