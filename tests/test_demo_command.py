@@ -144,7 +144,10 @@ def test_every_start_prints_where_everything_is_and_ctrl_c_stops_it_cleanly(tmp_
     assert forbidden_as_member(site) == 403
     hris = tenants["acme-corporation"]["id"]
     httpx.post(f"{sandbox}/_sandbox/tenants/{hris}/reset-password", json={"password": "N3w-passw0rd"})
-    assert_clean(first.interrupt())
+    output = first.interrupt()
+    assert_clean(output)
+    block, after = output.split(READY)
+    assert "sent email invitation" in block and "sent email invitation" not in after
 
     again = Demo(tmp_path, port)
     lines = again.until(READY)

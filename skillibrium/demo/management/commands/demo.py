@@ -12,11 +12,12 @@ import httpx
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_tasks_db.models import DBTaskResult
 
 from skillibrium.accounts.models import Organization
 from skillibrium.demo.data import ADMIN_EMAIL, DEMO_ORGANIZATION, DEMO_PASSWORD, MEMBER_EMAIL, sync_users
 
-# `--port 8000` keeps the sandbox on Merge's local default, 8765; any other port moves both together.
+# `--port 8000` keeps the sandbox on its usual 8765; any other port moves both together.
 SANDBOX_OFFSET = 765
 
 
@@ -35,16 +36,7 @@ class Command(BaseCommand):
         port = options["port"]
         site, sandbox = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + SANDBOX_OFFSET}"
         var: Path = settings.VAR_DIR
-        env = os.environ | {
-            "SKILLIBRIUM_SITE_URL": site,
-            "SKILLIBRIUM_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "SKILLIBRIUM_EMAIL_FILE_PATH": str(var / "mail"),
-            "MERGE_API_URL": f"{sandbox}/api",
-            "MERGE_LINK_SCRIPT_URL": f"{sandbox}/link/initialize.js",
-            "MERGE_SANDBOX_DB": str(var / "merge-sandbox.sqlite3"),
-            "MERGE_SANDBOX_WEBHOOK_URL": f"{site}/webhooks/merge/",
-            "PYTHONUNBUFFERED": "1",  # each process's lines appear as they happen, not when a buffer fills
-        }
+        env = _environment(site=site, sandbox=sandbox, var=var)
         python = sys.executable
         children = Children(env)
         # Ctrl-C must stop everything even when started from a shell that ignores SIGINT for its children.
@@ -69,6 +61,7 @@ class Command(BaseCommand):
             # The heartbeat is a line a minute for an operator's log watcher; the demo has none.
             children.start([python, "manage.py", "crontask", "--no-heartbeat"])
             self._wait_for(f"{site}/healthz", "the web server")
+            self._wait_for_queued_tasks()
             self._print_sign_ins(site=site, sandbox=sandbox, mail=var / "mail")
             children.wait_for_any()
             raise CommandError("A demo process stopped unexpectedly; stopping the others.")
@@ -95,6 +88,13 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
 
+    def _wait_for_queued_tasks(self, seconds: float = 60) -> None:
+        """A first run queues an invitation per person: the block comes after their lines, not among them."""
+        deadline = time.monotonic() + seconds
+        tasks = DBTaskResult.objects
+        while time.monotonic() < deadline and (tasks.ready().exists() or tasks.running().exists()):
+            time.sleep(0.5)
+
     def _wait_for(self, url: str, what: str, seconds: float = 30) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -105,6 +105,20 @@ class Command(BaseCommand):
                 pass
             time.sleep(0.3)
         raise CommandError(f"{what} did not start within {seconds:.0f} seconds.")
+
+
+def _environment(*, site: str, sandbox: str, var: Path) -> dict[str, str]:
+    """Every process of the demo reaches this run's sandbox and site, and writes its emails to files."""
+    return os.environ | {
+        "SKILLIBRIUM_SITE_URL": site,
+        "SKILLIBRIUM_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "SKILLIBRIUM_EMAIL_FILE_PATH": str(var / "mail"),
+        "MERGE_API_URL": f"{sandbox}/api",
+        "MERGE_LINK_SCRIPT_URL": f"{sandbox}/link/initialize.js",
+        "MERGE_SANDBOX_DB": str(var / "merge-sandbox.sqlite3"),
+        "MERGE_SANDBOX_WEBHOOK_URL": f"{site}/webhooks/merge/",
+        "PYTHONUNBUFFERED": "1",  # each process's lines appear as they happen, not when a buffer fills
+    }
 
 
 class Children:
