@@ -68,7 +68,7 @@ def test_a_working_connection_says_so_and_changes_nothing(
         ("Open issues at Merge.dev", True),
         (f"Reading one {record}", True),
     ]
-    assert "The connection works" in page and 'data-verdict="works"' in page
+    assert f"Works.</strong> Merge.dev reaches {integration.provider_name}, and its data" in page
     assert (integration.health, integration.events.count()) == (Health.HEALTHY, events)
     entry = AuditEntry.objects.get(action="integration.connection_tested")
     assert (entry.actor_id, entry.detail["verdict"]) == (admin.pk, "works")
@@ -88,7 +88,10 @@ def test_a_password_reset_at_the_provider_is_a_relink_with_its_cause(sandbox: Sa
     assert (integration.health, integration.cause) == (Health.RELINK_NEEDED, Cause.PASSWORD_RESET)
     assert integration.merge_issues and integration.merge_issues[0]["error_description"]
     assert "Status changed: Healthy → Relink needed" in page
-    assert "signs in with the sync user&#x27;s new password" in page
+    assert (
+        "Relink needed.</strong> Password reset for the linked user account. An admin relinks the "
+        "integration and signs in with the sync user&#x27;s new password."
+    ) in page
     assert [m.subject for m in sent_mail() if "Action required" in m.subject] != []
 
 
@@ -113,9 +116,12 @@ def test_an_account_deleted_at_merge_is_gone(sandbox: Sandbox) -> None:
     with client_for(integration) as merge:
         merge.delete_account()
 
-    _, found = click_test_connection(integration, admin)
+    page, found = click_test_connection(integration, admin)
 
     assert found.verdict == "account_gone"
+    assert (
+        "Linked account gone.</strong> Linked account deleted. An admin connects the provider again." in page
+    )
     assert answers(found) == [
         ("Linked account", False),
         ("Open issues at Merge.dev", None),

@@ -119,12 +119,12 @@ def _decide(integration: Integration, found: _Findings, before: str) -> ProbeRes
         cause = classify(detail)
         what = cause.label.lower() if cause != Cause.OTHER else detail or _described(found.details)
         summary = (
-            f"The connection answers, but Merge.dev reports a problem: {what}. This test does not change the "
-            "status shown here: Merge keeps an issue open for a day after its last failure, and the next "
+            f"The connection answers, and Merge.dev reports a problem: {what}. This test does not change "
+            "the status shown here: Merge keeps an issue open for a day after its last failure, and the next "
             "sync takes it into account."
         )
         return _result(integration, Verdict.PROBLEM_REPORTED, summary, found.checks, before, cause)
-    summary = f"The connection works: Merge.dev reaches {integration.provider_name} and its data can be read."
+    summary = f"Merge.dev reaches {integration.provider_name}, and its data can be read."
     # Merge's own word that the account works: relinked elsewhere (a magic link, Merge's dashboard).
     if integration.health == Health.RELINK_NEEDED and mark_relinked(
         integration=integration, detected_by="test_connection"
@@ -140,7 +140,7 @@ def _failed(integration: Integration, found: _Findings, error: MergeError, befor
         return _result(integration, Verdict.API_KEY_REFUSED, health.API_KEY_REFUSED, checks, before)
     if isinstance(error, Transient | RateLimited | BackingOff):
         summary = (
-            f"Merge.dev could not be reached just now ({error}). That says nothing about your connection, "
+            f"No answer from Merge.dev just now ({error}). That says nothing about your connection, "
             "and its status is unchanged. Try again in a few minutes."
         )
         return _result(integration, Verdict.MERGE_UNREACHABLE, summary, checks, before, Cause.MERGE_OUTAGE)
@@ -149,8 +149,7 @@ def _failed(integration: Integration, found: _Findings, error: MergeError, befor
         gone = isinstance(error, AccountGone)
         cause = Cause(integration.cause)
         explanation = explain(cause)
-        said = f"{cause.label}. {explanation.what_to_do if explanation else ''}".strip()
-        summary = f"The linked account is gone at Merge.dev. {said}" if gone else f"Relink needed: {said}"
+        summary = f"{cause.label}. {explanation.what_to_do if explanation else ''}".strip()
         verdict = Verdict.ACCOUNT_GONE if gone else Verdict.RELINK_NEEDED
         return _result(integration, verdict, summary, checks, before, cause)
     summary = (

@@ -21,7 +21,7 @@ def test_the_answer_appears_in_place_with_the_status_it_moved(stack: Stack, page
 
     page.get_by_role("button", name="Test connection").click()
 
-    expect(answer).to_contain_text("The connection works")
+    expect(answer).to_contain_text("Works. Merge.dev reaches Workday")
     expect(answer.locator("li[data-passed=yes]")).to_have_count(3)
 
     tenant = next(t for t in stack.control("GET", "tenants")["results"] if t["provider"] == "workday")
@@ -29,7 +29,7 @@ def test_the_answer_appears_in_place_with_the_status_it_moved(stack: Stack, page
     stack.control("POST", "sync")
     page.get_by_role("button", name="Test connection").click()
 
-    expect(answer).to_contain_text("Relink needed: Password reset for the linked user account")
+    expect(answer).to_contain_text("Relink needed. Password reset for the linked user account")
     expect(answer).to_contain_text("Status changed: Healthy → Relink needed")
     expect(page.locator("#status-card .cause")).to_have_text("Password reset for the linked user account")
     assert page.url == edit_url  # swapped in, not a page of its own
