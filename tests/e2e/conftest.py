@@ -2,16 +2,18 @@
 
 `stack` is the demo (seeded, mail written to files); `bare_stack` starts from nothing: no organization, no
 user, and its mail goes to a real SMTP server in the test process (`stack.smtp`), read as a person would.
+A module's tests share its stack; after a failed test, the next gets a fresh stack instead of what it left.
 """
 
+import hashlib
 import os
 import re
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field, fields
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,12 +24,16 @@ import httpx
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from merge_sandbox.launch import free_port, start_sandbox, wait_until_up
 from tests.conftest import ROOT
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Waits end on an event (an element, a response, a message); on a loaded machine the event comes later, not
+# never, so the limits are generous: a test that passes takes no longer for them.
+PAGE_TIMEOUT_MS = 60_000
+expect.set_options(timeout=30_000)
 
 
 class MailServer:
@@ -84,6 +90,8 @@ class Stack:
     env: dict[str, str]
     mail: Path
     smtp: MailServer | None = field(default=None)
+    spoiled: bool = field(default=False, repr=False)
+    relaunch: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def subjects(self) -> list[str]:
         """Subjects of every email sent so far, oldest first (one file per connection, one line each)."""
@@ -117,24 +125,75 @@ class Stack:
         return response.json()
 
 
-def _fresh_database() -> str:
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/skillibrium")
-    name = f"skillibrium_e2e_{os.getpid()}"
-    cfg = dj_database_url.parse(base)
-    with psycopg.connect(
+def _admin(url: str) -> psycopg.Connection[Any]:
+    cfg = dj_database_url.parse(url)
+    return psycopg.connect(
         host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return base.rsplit("/", 1)[0] + "/" + name
+    )
+
+
+def _named(url: str, database: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + database
+
+
+def _schema_digest() -> str:
+    """What the migrated schema depends on: our migrations and the pinned apps whose migrations we run."""
+    digest = hashlib.sha256((ROOT / "requirements.lock").read_bytes())
+    for path in sorted((ROOT / "skillibrium").rglob("migrations/*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _migrated_template(base: str) -> str:
+    """A database migrated once for these migrations, kept between runs; every stack starts as a copy of it.
+    Test processes running side by side build it once, under a lock."""
+    prefix = f"{dj_database_url.parse(base)['NAME']}_e2e_template_"
+    name = prefix + _schema_digest()
+    with _admin(base) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [name])
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            building = f"{name}_building"
+            conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{building}"')
+            env = os.environ | {"DATABASE_URL": _named(base, building), "SKILLIBRIUM_DEBUG": "1"}
+            env.pop("DJANGO_SETTINGS_MODULE", None)
+            done = subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--no-input"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert done.returncode == 0, done.stderr
+            # No one connects to the template, so copying it never waits for a connection to end.
+            conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+            stale = conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s) AND datname != %s",
+                [prefix, name],
+            ).fetchall()
+            for (old,) in stale:
+                with suppress(psycopg.Error):  # in use by a run of other migrations: it goes next time
+                    conn.execute(f'DROP DATABASE IF EXISTS "{old}"')
+        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [name])
+    return name
+
+
+def _fresh_database() -> str:
+    """A migrated database of this stack's own."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/skillibrium")
+    template = _migrated_template(base)
+    name = f"skillibrium_e2e_{os.getpid()}"
+    with _admin(base) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return _named(base, name)
 
 
 def _drop_database(url: str) -> None:
-    cfg = dj_database_url.parse(url)
-    with psycopg.connect(
-        host=cfg["HOST"], port=cfg["PORT"] or 5432, user=cfg["USER"], dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
+    with _admin(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dj_database_url.parse(url)["NAME"]}" WITH (FORCE)')
 
 
 @contextmanager
@@ -146,7 +205,7 @@ def launch(
     smtp: bool = False,
     **settings: str,
 ) -> Iterator[Stack]:
-    """The whole product on free ports and its own database; `seed` runs after migrating, before serving;
+    """The whole product on free ports and its own migrated database; `seed` runs before serving;
     `settings` are extra SKILLIBRIUM_* environment variables."""
     database = _fresh_database()
     web_port = free_port()
@@ -180,7 +239,6 @@ def launch(
     stack = Stack(web=web, sandbox=sandbox, env=env, mail=mail, smtp=server)
     processes = [sandbox_process]
     try:
-        stack.manage("migrate", "--no-input")
         if seed is not None:
             seed(stack)
         processes.append(
@@ -209,18 +267,75 @@ def seed_demo(stack: Stack) -> None:
     stack.manage("seed_demo", "--size", "60", "--sync")
 
 
+@contextmanager
+def relaunchable(start: Callable[[], AbstractContextManager[Stack]]) -> Iterator[Stack]:
+    """A stack that `relaunch()` replaces with a new one in place: the tests holding it reach the new one."""
+    running = ExitStack()
+    shared = running.enter_context(start())
+
+    def relaunch() -> None:
+        nonlocal running
+        running.close()
+        running = ExitStack()
+        fresh = running.enter_context(start())
+        for f in fields(Stack):
+            if f.name != "relaunch":
+                setattr(shared, f.name, getattr(fresh, f.name))
+
+    shared.relaunch = relaunch
+    try:
+        yield shared
+    finally:
+        running.close()
+
+
 @pytest.fixture(scope="module")
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The demo, as SKILLIBRIUM_ENVIRONMENT `request.param` (sandbox unless parametrized)."""
-    with launch(tmp_path_factory, environment=getattr(request, "param", "sandbox"), seed=seed_demo) as stack:
+    environment = getattr(request, "param", "sandbox")
+    with relaunchable(lambda: launch(tmp_path_factory, environment=environment, seed=seed_demo)) as stack:
         yield stack
 
 
 @pytest.fixture(scope="module")
 def bare_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The product from nothing (no organization, no user), its mail caught by a real SMTP server."""
-    with launch(tmp_path_factory, smtp=True, SKILLIBRIUM_SELF_SIGNUP="1") as stack:
+    with relaunchable(lambda: launch(tmp_path_factory, smtp=True, SKILLIBRIUM_SELF_SIGNUP="1")) as stack:
         yield stack
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    if report.failed:
+        item.stash[FAILED] = True
+    return report  # type: ignore[return-value]
+
+
+@pytest.fixture(autouse=True)
+def fresh_stack_after_a_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A failed test may leave a connection broken, a fault on or a task queued: the module's next test gets
+    a new stack instead of that one."""
+    names = [name for name in ("stack", "bare_stack") if name in request.fixturenames]
+    stacks: list[Stack] = [request.getfixturevalue(name) for name in names]
+    for stack in stacks:
+        if stack.spoiled:
+            stack.relaunch()
+    yield
+    if request.node.stash.get(FAILED, False):
+        for stack in stacks:
+            stack.spoiled = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests first, the longest work first: while one worker runs a stack's tests, another takes the
+    short ones, and no worker is left alone with a stack at the end (with -n; see tests/conftest.py)."""
+    here = Path(__file__).parent
+    items.sort(key=lambda item: not item.path.is_relative_to(here))
 
 
 def sign_in(page: Page, stack: Stack, email: str, password: str) -> None:
@@ -234,7 +349,7 @@ def sign_in(page: Page, stack: Stack, email: str, password: str) -> None:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     yield page
     context.close()
 
