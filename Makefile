@@ -3,6 +3,8 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/skillibrium
+# Test processes: most tests wait on a sandbox, a browser or PostgreSQL, so one per core keeps every core busy.
+PYTEST_WORKERS ?= auto
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -30,7 +32,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services
-	DATABASE_URL=$(TEST_DATABASE_URL) SKILLIBRIUM_DEBUG=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) SKILLIBRIUM_DEBUG=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

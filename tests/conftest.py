@@ -1,5 +1,6 @@
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -10,6 +11,30 @@ from merge_sandbox.launch import running_sandbox
 from .sandboxed import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
+STACK_ENVIRONMENTS = ("sandbox", "production")
+
+
+def stack_scope(nodeid: str) -> str:
+    """The tests that must run in one process: a browser module's tests share its stack, one per
+    SKILLIBRIUM_ENVIRONMENT it is parametrized with (the last part of a test's id); other tests go alone."""
+    if not nodeid.startswith("tests/e2e/"):
+        return nodeid
+    module, _, rest = nodeid.partition("::")
+    environment = rest.rstrip("]").rsplit("-", 1)[-1].rsplit("[", 1)[-1]
+    return f"{module}[{environment}]" if environment in STACK_ENVIRONMENTS else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With -n and --dist loadscope (make test), workers take tests by `stack_scope`, largest scope first."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return stack_scope(nodeid)
+
+    return StackScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
