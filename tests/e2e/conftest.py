@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, fields
@@ -119,6 +120,27 @@ class Stack:
         """A Skillibrium staff user, made the way operators make one: manage.py createsuperuser."""
         self.manage("createsuperuser", "--no-input", "--email", email, DJANGO_SUPERUSER_PASSWORD=password)
 
+    def wait_until(
+        self,
+        ready: Callable[[], bool],
+        *,
+        what: str,
+        seconds: float = 120,
+        tables: tuple[str, ...] = (),
+        every: float = 1.0,
+    ) -> None:
+        """Until `ready()`, asked again each time the product writes to one of `tables` (any, if none), and
+        after `every` seconds without one (a lease or a due time passes without a write)."""
+        deadline = time.monotonic() + seconds
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANGED}")  # before the first look, so no change falls between
+            while not ready():
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"{what}: not after {seconds} seconds"
+                for note in conn.notifies(timeout=min(remaining, every)):
+                    if not tables or note.payload in tables:
+                        break
+
     def control(self, method: str, path: str, **json: Any) -> Any:
         response = httpx.request(method, f"{self.sandbox}/_sandbox/{path}", json=json or None, timeout=120)
         response.raise_for_status()
@@ -136,9 +158,24 @@ def _named(url: str, database: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + database
 
 
+# Every write to a stack's database is announced on CHANGED (the table's name), so a test waits for the
+# product's next change instead of asking again and again.
+CHANGED = "stack_changed"
+ANNOUNCE_CHANGES = f"""
+CREATE FUNCTION announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_notify('{CHANGED}', TG_TABLE_NAME); RETURN NULL; END $$;
+DO $$ DECLARE t text; BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
+    EXECUTE format('CREATE TRIGGER announce_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I
+                    FOR EACH STATEMENT EXECUTE FUNCTION announce_change()', t);
+  END LOOP;
+END $$;
+"""
+
+
 def _schema_digest() -> str:
     """What the migrated schema depends on: our migrations and the pinned apps whose migrations we run."""
-    digest = hashlib.sha256((ROOT / "requirements.lock").read_bytes())
+    digest = hashlib.sha256((ROOT / "requirements.lock").read_bytes() + ANNOUNCE_CHANGES.encode())
     for path in sorted((ROOT / "skillibrium").rglob("migrations/*.py")):
         digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()[:12]
@@ -166,6 +203,8 @@ def _migrated_template(base: str) -> str:
                 timeout=600,
             )
             assert done.returncode == 0, done.stderr
+            with psycopg.connect(env["DATABASE_URL"], autocommit=True) as built:
+                built.execute(ANNOUNCE_CHANGES.encode())
             # No one connects to the template, so copying it never waits for a connection to end.
             conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
             conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')

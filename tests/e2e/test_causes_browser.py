@@ -3,7 +3,6 @@ in a Sandbox and in a Production deployment. People hired and terminated during 
 catch-up sync."""
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,19 +51,18 @@ class Tenant:
         return person
 
 
-def accounts_free(stack: Stack, seconds: float = 60) -> None:
+def accounts_free(stack: Stack, seconds: float = 120) -> None:
     """Wait until no sync holds an account. Asking while one does would queue it a follow-up run: during an
     outage each of those takes its retries' time, and asking again each time would keep the worker busy."""
-    deadline = time.monotonic() + seconds
     with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
-        while time.monotonic() < deadline:
+
+        def free() -> bool:
             held = conn.execute(
                 "SELECT count(*) FROM integrations_integration WHERE sync_lease_until > now()"
             ).fetchone()
-            if held and not held[0]:
-                return
-            time.sleep(0.2)
-    raise AssertionError(f"a sync kept an account for {seconds} seconds")
+            return held is not None and not held[0]
+
+        stack.wait_until(free, what="a sync kept an account", seconds=seconds)
 
 
 def skillibrium_sync(stack: Stack, **env: str) -> None:
@@ -91,14 +89,16 @@ SELECT (SELECT count(*) FROM integrations_integration WHERE sync_lease_until > n
 """
 
 
-def emails_once(stack: Stack, subject: str, *, before: list[str], seconds: float = 60) -> int:
+def emails_once(stack: Stack, subject: str, *, before: list[str], seconds: float = 120) -> int:
     """How many more emails with this subject were sent than `before` had, once the product is quiet: no sync
     running, no task due, no email waiting to go. A second alert would have been written by then."""
-    deadline = time.monotonic() + seconds
     with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
-        while (busy := conn.execute(QUIET).fetchone()) and busy[0]:
-            assert time.monotonic() < deadline, f"the product was still busy after {seconds} seconds"
-            time.sleep(0.2)
+
+        def quiet() -> bool:
+            busy = conn.execute(QUIET).fetchone()
+            return busy is not None and not busy[0]
+
+        stack.wait_until(quiet, what="the product was still busy", seconds=seconds)
     return stack.subjects().count(subject) - before.count(subject)
 
 
@@ -121,14 +121,16 @@ def open_edit_view(page: Page, category: str) -> None:
     holder.get_by_role("link", name="Edit").click()
 
 
-def wait_for(page: Page, url: str, selector: str, *texts: str) -> None:
-    """The page at `url` shows every text in `selector` once the catch-up sync (and Merge's) applied it."""
+def wait_for(page: Page, stack: Stack, url: str, tables: tuple[str, ...], selector: str, *texts: str) -> None:
+    """The page at `url` shows every text in `selector` once the catch-up sync (and Merge's) applied it:
+    loaded again each time the product writes to one of the `tables` it shows."""
     found = page.locator(selector)
-    for _ in range(60):
+
+    def shown() -> bool:
         page.goto(url)
-        if found.count() and all(text in found.first.inner_text() for text in texts):
-            break
-        page.wait_for_timeout(500)
+        return bool(found.count()) and all(text in found.first.inner_text() for text in texts)
+
+    stack.wait_until(shown, what=f"{url} showing {texts}", tables=tables, every=10)
     for text in texts:
         expect(found.first).to_contain_text(text)
 
@@ -170,11 +172,13 @@ def test_each_break_is_named_then_relinked_and_caught_up(
 
     confirmation = "successfully linked" if category == "hris" else "successfully re-linked"
     expect(page.get_by_role("status")).to_contain_text(re.compile(confirmation))
-    people = f"{stack.web}/my-org/?q="
-    wait_for(page, people + joiner["last_name"], "#people tbody tr", joiner["last_name"], "Active")
-    wait_for(page, people + leaver["last_name"], "#people tbody tr", leaver["last_name"], "Inactive")
+    people, shown = f"{stack.web}/my-org/?q=", ("directory_person", "accounts_user")
+    for person, status in ((joiner, "Active"), (leaver, "Inactive")):
+        name = person["last_name"]
+        wait_for(page, stack, people + name, shown, "#people tbody tr", name, status)
     email = f"lee.leaver{tag}@people.example".lower()  # and the leaver's user is deactivated
-    wait_for(page, f"{stack.web}/settings/company/audit/?action=user.deactivated&q={email}", "#audit", email)
+    audit = f"{stack.web}/settings/company/audit/?action=user.deactivated&q={email}"
+    wait_for(page, stack, audit, ("core_auditentry",), "#audit", email)
     expect(page.get_by_role("alert")).to_have_count(0)
 
 
@@ -212,11 +216,12 @@ def test_merge_outage_heals_by_itself(stack: Stack, page: Page) -> None:
         stack.control("DELETE", "outage")
     stack.manage("shell", "-c", poll)  # Merge answers again: the retries are queued, the worker runs them
     health = page.locator("[data-health]").first
-    for _ in range(40):
+
+    def healthy() -> bool:
         page.reload()
-        if health.get_attribute("data-health") == "healthy":
-            break
-        page.wait_for_timeout(500)
+        return health.get_attribute("data-health") == "healthy"
+
+    stack.wait_until(healthy, what="the CRM healthy again", tables=("integrations_integration",), every=10)
     expect(health).to_have_attribute("data-health", "healthy")
     alerts = [s for s in stack.subjects() if "Action required" in s]
     assert sorted(alerts) == sorted(s for s in emails_before if "Action required" in s)  # no relink email

@@ -35,10 +35,11 @@ def test_admin_relinks_crm_along_the_article(stack: Stack, page: Page) -> None:
     expect(page.locator(".crumbs")).to_contain_text("Company Settings")
     screenshot(page, "crm-relink-confirmation")
     done = page.locator("#runs tr[data-run-trigger=relink][data-run-status=succeeded]")
-    for _ in range(40):
-        if done.count():
-            break
-        page.wait_for_timeout(500)
+
+    def shown() -> bool:  # the worker runs the catch-up sync; the page shows its result on reload
         page.reload()
+        return bool(done.count())
+
+    stack.wait_until(shown, what="the catch-up sync", tables=("sync_syncrun",), every=10)
     expect(done).to_have_count(1)
     expect(page.get_by_role("alert")).to_have_count(0)

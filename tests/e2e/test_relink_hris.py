@@ -58,11 +58,12 @@ def test_admin_relinks_hris_along_the_article(stack: Stack, page: Page) -> None:
     expect(page.get_by_role("status")).to_contain_text("The integration has been successfully linked.")
     screenshot(page, "relink-confirmation")
     catch_up = page.locator("#runs tr[data-run-trigger=relink][data-run-status=succeeded]")
-    for _ in range(40):  # the worker runs the catch-up sync; the page shows its result on reload
-        if catch_up.count():
-            break
-        page.wait_for_timeout(500)
+
+    def shown() -> bool:  # the worker runs the catch-up sync; the page shows its result on reload
         page.reload()
+        return bool(catch_up.count())
+
+    stack.wait_until(shown, what="the catch-up sync", tables=("sync_syncrun",), every=10)
     expect(catch_up).to_have_count(1)
     expect(page.locator("[data-health]").first).to_have_attribute("data-health", "healthy")
     expect(page.get_by_role("alert")).to_have_count(0)
