@@ -252,6 +252,7 @@ def launch(
     launched = start_sandbox(
         tmp_path_factory.mktemp("e2e") / "merge.sqlite3",
         env={"MERGE_SANDBOX_WEBHOOK_URL": f"{web}/webhooks/merge/"},
+        seconds=180,
     )
     sandbox, sandbox_process = launched.url, launched.process
     mail = tmp_path_factory.mktemp("mail")
@@ -290,7 +291,7 @@ def launch(
         processes.append(
             subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload"], cwd=ROOT, env=env)
         )
-        wait_until_up(f"{web}/healthz", processes[1])
+        wait_until_up(f"{web}/healthz", processes[1], seconds=180)  # a loaded machine starts slowly
         yield stack
     finally:
         for process in processes:
