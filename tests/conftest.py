@@ -97,7 +97,10 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(django_db_setup: None) -> Iterator[Browser]:
+    """Chromium, started after the test database exists: a worker whose first tests drove the browser failed
+    to create it afterwards (SynchronousOnlyOperation: Playwright marks its event loop as running in the
+    calling thread between calls)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
