@@ -3,8 +3,10 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/skillibrium
-# Test processes: most tests wait on a sandbox, a browser or PostgreSQL, so one per core keeps every core busy.
-PYTEST_WORKERS ?= auto
+# Test processes (pytest-xdist). One, until a process that drove Chromium can still open a database
+# connection: Playwright marks its event loop as running between calls, and Django then refuses
+# (docs/decisions/0018-tests-on-every-core.md). `auto` (one per core) halves the time of the other tests.
+PYTEST_WORKERS ?= 0
 
 .PHONY: demo test lint typecheck pytest bench clean
 

@@ -374,6 +374,8 @@ def fresh_stack_after_a_failure(request: pytest.FixtureRequest) -> Iterator[None
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests first, the longest work first: while one worker runs a stack's tests, another takes the
     short ones, and no worker is left alone with a stack at the end (with -n; see tests/conftest.py)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # one process: the random order stands
     here = Path(__file__).parent
     items.sort(key=lambda item: not item.path.is_relative_to(here))
 
