@@ -282,12 +282,19 @@ LOGGING = {
         "client_error": {"()": "skillibrium.core.logfilters.ClientErrorWithoutTraceback"},
         "warnings": {"()": "skillibrium.core.logfilters.WarningsAndAbove"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    # On the handler, not on django.request: a logger's filter misses its children's records, and
+    # django.security.* logs a 400 (a host we do not serve) with its traceback too.
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_error", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("SKILLIBRIUM_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own console handler would print every django.* line a second time, unformatted.
         "django": {"handlers": [], "level": "INFO"},
-        "django.request": {"filters": ["client_error"]},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},

@@ -4,8 +4,8 @@ import logging
 
 
 class ClientErrorWithoutTraceback(logging.Filter):
-    """Django logs a 4xx raised as an exception (a 403 for a member on an admin page, a 404) with its
-    traceback; the request was refused as designed, so the one warning line says all there is."""
+    """Django logs a 4xx raised as an exception (a 403 for a member on an admin page, a 404, a 400 for a
+    host we do not serve) with its traceback; the request was refused as designed, so one line says it all."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         status = getattr(record, "status_code", None)
