@@ -187,3 +187,10 @@ def test_members_are_not_asked_for_totp_by_the_admin_requirement() -> None:
     client = Client()
     sign_in(client, member.email)
     assert client.get(reverse("accounts:settings")).status_code == 200
+
+
+def test_the_sign_in_page_speaks_to_members_and_admins_alike() -> None:
+    page = " ".join(re.sub(r"<[^>]+>", " ", Client().get(LOGIN).content.decode()).split())
+
+    assert "Sign in with your work email and password, or with your organization's single sign-on" in page
+    assert "admin" not in page.lower()
