@@ -73,9 +73,28 @@ def test_admin_relinks_hris_along_the_article(stack: Stack, page: Page) -> None:
     expect(page.locator("#people")).to_contain_text("Grace Hopper")
 
 
-def test_member_has_no_hris_settings(stack: Stack, page: Page) -> None:
+def test_member_has_no_hris_settings_and_is_told_whom_to_ask(stack: Stack, page: Page) -> None:
+    page.goto(stack.web)
+    expect(
+        page.get_by_text("Sign in with your work email and password, or with your organization's")
+    ).to_be_visible()
     sign_in(page, stack, email="member@acme.example")
     expect(page.get_by_role("heading", name="My Org")).to_be_visible()
     expect(page.get_by_label("More actions")).to_have_count(0)
+
     response = page.goto(f"{stack.web}/my-org/hris/")
     assert response is not None and response.status == 403
+    expect(page.locator("[data-error='403']")).to_contain_text(
+        "Only Acme Corporation's admins can open this page. Ask Ada Admin if something here needs changing."
+    )
+    page.locator("[data-error='403']").get_by_role("link", name="Go to My Org").click()
+    expect(page.get_by_role("heading", name="My Org")).to_be_visible()
+
+    response = page.goto(f"{stack.web}/my-org/no-such-page/")
+    assert response is not None and response.status == 404
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main menu").get_by_role("link", name="My Org")
+    ).to_be_visible()
+    page.locator("[data-error='404']").get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Skillibrium")).to_be_visible()
