@@ -118,8 +118,13 @@ def counts(page: Page) -> tuple[str, ...]:
     return tuple(shown.locator("div", has_text=label).locator("strong").inner_text() for label in labels)
 
 
-def confirm(page: Page) -> None:
-    expect(page.get_by_label("Send invitations to the new users")).to_be_checked()
+def confirm(page: Page, *, new_users: bool = True) -> None:
+    """With nobody to create, the review neither offers invitations nor claims to send them."""
+    invitations = page.get_by_label("Send invitations to the new users")
+    if new_users:
+        expect(invitations).to_be_checked()
+    else:
+        expect(invitations).to_have_count(0)
     page.get_by_role("button", name="Confirm and provision").click()
     confirmed = page.get_by_role("status").filter(has_text="Confirmed. Your people are being provisioned")
     expect(confirmed).to_be_visible()
@@ -197,7 +202,7 @@ def test_initech_connects_salesforce_then_switches_to_hubspot(bare_stack: Stack,
     expect(already).to_contain_text(f"Already linked to their record ({len(active)})")
     assert sorted(already.locator("li").all_inner_texts()) == active
     expect(page.locator("#matched-by-email")).to_contain_text("Found by work email (0)")
-    confirm(page)
+    confirm(page, new_users=False)
     wait_for_worker(stack, passes=2)
 
     # Disconnecting and connecting another vendor duplicated nobody, deactivated nobody and emailed nobody.
