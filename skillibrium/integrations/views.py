@@ -86,6 +86,13 @@ CONNECTED_FROM = {
 }
 
 
+def _link_refused(error: MergeError) -> JsonResponse:
+    """Merge gave no link token. Our own key refused is Skillibrium's fault, not a gateway's: 503, while
+    staff fix it."""
+    status = 503 if isinstance(error, Misconfigured) else 502
+    return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
+
+
 @require_POST
 @admin_view
 def connect_start(request: HttpRequest, membership: Membership, category: str) -> HttpResponse:
@@ -98,8 +105,7 @@ def connect_start(request: HttpRequest, membership: Membership, category: str) -
             organization=membership.organization, category=kind, email=membership.user.email
         )
     except MergeError as error:
-        status = 503 if isinstance(error, Misconfigured) else 502
-        return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
+        return _link_refused(error)
     return JsonResponse({"link_token": token})
 
 
@@ -183,9 +189,7 @@ def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             origin_id=integration.origin_id,
         )
     except MergeError as error:
-        # Our own key refused is Skillibrium's fault, not a gateway's: 503, while staff fix it.
-        status = 503 if isinstance(error, Misconfigured) else 502
-        return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
+        return _link_refused(error)
     return JsonResponse({"link_token": token})
 
 
@@ -320,8 +324,7 @@ def switch_start(request: HttpRequest, membership: Membership, pk: int) -> HttpR
     except switch.SwitchRefused as refused:
         return JsonResponse({"error": str(refused)}, status=409)
     except MergeError as error:
-        status = 503 if isinstance(error, Misconfigured) else 502
-        return JsonResponse({"error": f"Merge Link could not be opened. {for_admins(error)}"}, status=status)
+        return _link_refused(error)
     return JsonResponse({"link_token": token})
 
 
