@@ -2,7 +2,9 @@
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -142,3 +144,21 @@ def hold_for_platform(integration: Integration, error: MergeError) -> None:
     integration.save(update_fields=["provisioning_pending", "next_sync_at"])
     if isinstance(error, Misconfigured):
         open_platform_incident(str(error), IncidentKind.API_KEY_REJECTED)
+
+
+@dataclass(frozen=True)
+class Degradation:
+    since: dt.datetime
+    leavers: int
+    lasting: bool  # past DEGRADED_ALERT_HOURS: the admins were told by email
+
+
+def degradation(integration: Integration) -> Degradation | None:
+    """A degraded spell, for the card: since when, and how many deactivations it holds back."""
+    from skillibrium.provisioning.scope import leavers_waiting
+
+    spell = integration.degraded_spell
+    if spell is None:
+        return None
+    lasting = timezone.now() - spell.at >= dt.timedelta(hours=settings.DEGRADED_ALERT_HOURS)
+    return Degradation(since=spell.at, leavers=leavers_waiting(integration), lasting=lasting)

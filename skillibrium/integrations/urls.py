@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import actions, views, webhooks
+from . import actions, live, views, webhooks
 from .choices import Category
 
 app_name = "integrations"
@@ -35,6 +35,7 @@ urlpatterns = [
     path("integrations/<int:pk>/relink/start/", views.relink_start, name="relink_start"),
     path("integrations/<int:pk>/relink/complete/", views.relink_complete, name="relink_complete"),
     path("integrations/<int:pk>/sync/", views.sync_now, name="sync_now"),
+    path("integrations/<int:pk>/live/", live.poll, name="live"),
     path("integrations/<int:pk>/first-sync/", views.first_sync_review, name="first_sync_review"),
     path("integrations/<int:pk>/switch/", views.switch_review, name="switch_review"),
     path("integrations/<int:pk>/switch/start/", views.switch_start, name="switch_start"),

@@ -1,15 +1,12 @@
 """HRIS Settings, Company Integrations, and the Edit view with Relink Integration. Admins only."""
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from skillibrium.accounts.access import admin_view
@@ -20,7 +17,8 @@ from skillibrium.provisioning import first_sync
 from . import handoff, relink, review, support, switch
 from .causes import explain
 from .choices import Category, Trigger
-from .health import for_admins
+from .health import degradation, for_admins
+from .live import live_of, lives
 from .models import Integration
 from .relink import request_sync
 
@@ -40,29 +38,12 @@ def _integration(membership: Membership, pk: int) -> Integration:
     return get_object_or_404(Integration.objects.for_org(membership.organization), pk=pk)
 
 
-@dataclass(frozen=True)
-class Degradation:
-    since: dt.datetime
-    leavers: int
-    lasting: bool  # past DEGRADED_ALERT_HOURS: the admins were told by email
-
-
-def degradation(integration: Integration) -> Degradation | None:
-    """A degraded spell, for the card: since when, and how many deactivations it holds back."""
-    from skillibrium.provisioning.scope import leavers_waiting
-
-    spell = integration.degraded_spell
-    if spell is None:
-        return None
-    lasting = timezone.now() - spell.at >= dt.timedelta(hours=settings.DEGRADED_ALERT_HOURS)
-    return Degradation(since=spell.at, leavers=leavers_waiting(integration), lasting=lasting)
-
-
 @admin_view
 def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).filter(category=Category.HRIS)
     handoffs = handoff.open_handoffs(integrations)
-    cards = [(i, degradation(i), handoffs.get(i.pk)) for i in integrations]
+    live = lives(integrations)
+    cards = [(i, degradation(i), handoffs.get(i.pk), live[i.pk]) for i in integrations]
     context = {"cards": cards, "can_connect": relink.can_connect(membership.organization, Category.HRIS)}
     return render(request, "integrations/hris_settings.html", context)
 
@@ -71,7 +52,8 @@ def hris_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
 def company_integrations(request: HttpRequest, membership: Membership) -> HttpResponse:
     integrations = Integration.objects.for_org(membership.organization).order_by("category")
     handoffs = handoff.open_handoffs(integrations)
-    rows = [(i, degradation(i), handoffs.get(i.pk)) for i in integrations]
+    live = lives(integrations)
+    rows = [(i, degradation(i), handoffs.get(i.pk), live[i.pk]) for i in integrations]
     context = {
         "rows": rows,
         "tab": "company",
@@ -154,12 +136,14 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
 
 def edit_context(integration: Integration, section: str) -> dict[str, Any]:
     """The Edit page's context; actions that answer on the page itself (Test connection) render it too."""
+    runs = list(integration.runs.all()[:10])
     return {
         "integration": integration,
         "section": section,
         "section_title": SECTIONS.get(section, SECTIONS["hris"]),
         "explanation": explain(integration.cause),
-        "runs": integration.runs.all()[:10],
+        "runs": runs,
+        "live": live_of(integration, runs[0] if runs else None),
         "events": integration.events.all()[:10],
         "delegations": integration.delegations.select_related("created_by")[:5],
         "diagnostics": support.diagnostics(integration),
@@ -231,7 +215,7 @@ def sync_now(request: HttpRequest, membership: Membership, pk: int) -> HttpRespo
         messages.error(request, f"Sync is not possible while the integration is {integration.status_label}.")
     else:
         request_sync(integration, Trigger.ADMIN)
-        messages.success(request, "A sync has been started. Its result appears under Recent syncs.")
+        messages.success(request, "A sync has been started. Its progress shows below as it runs.")
     return redirect(_edit_url(pk, request.POST.get("section", "")))
 
 

@@ -13,6 +13,21 @@ class RunStatus(models.TextChoices):
     PAUSED = "paused", "Paused (connection needs attention)"
 
 
+# The counters a running sync saves as each batch commits: what its pages and the command line show meanwhile.
+PROGRESS_FIELDS = (
+    "pages",
+    "requests",
+    "rate_limited",
+    "created",
+    "updated",
+    "unchanged",
+    "skipped",
+    "provisioned",
+    "deactivated",
+    "held",
+)
+
+
 class SyncRun(models.Model):
     """One sync of one integration: what triggered it, what it fetched and changed, and how it ended."""
 
@@ -47,6 +62,33 @@ class SyncRun(models.Model):
     @property
     def duration(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == RunStatus.RUNNING
+
+    @property
+    def people_read(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def counts(self) -> list[tuple[str, int]]:
+        """What a run's progress and summary say, in this order, on the pages and in the command line.
+        Merge's lists give no total, so pages read are counted without one."""
+        return [
+            ("pages read", self.pages),
+            ("people read", self.people_read),
+            ("new", self.created),
+            ("changed", self.updated),
+            ("users created", self.provisioned),
+            ("deactivated", self.deactivated),
+            ("held", self.held),
+            ("skipped", self.skipped),
+        ]
+
+    def save_progress(self) -> None:
+        """One UPDATE of the counters alone, after a batch commits: cheap enough for every batch, and nothing
+        else of the row (its status, warnings) is written back from memory."""
+        SyncRun.objects.filter(pk=self.pk).update(**{name: getattr(self, name) for name in PROGRESS_FIELDS})
 
     def skip(self, record: Any, error: Exception) -> None:
         self.skipped += 1

@@ -87,8 +87,7 @@ def read_records(
         statistics.wrote(run.created)
         if extend_lease:
             integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
-        if progress:
-            progress(run)
+        _batch_written(run, client, provision, progress)
 
     pages = Prefetched(mapped_pages(client.pages(path, params), to_mapped), depth=WRITE_BATCH // 100)
     unknown: dict[str, int] = {}  # employment statuses the product does not know -> how many records
@@ -117,8 +116,21 @@ def read_records(
         for status, count in sorted(unknown.items())
     ]
     if integration.category == Category.HRIS and since:
-        newest = _read_employment_changes(client, integration, run, newest, provision)
+        newest = _read_employment_changes(client, integration, run, newest, provision, progress)
     return newest
+
+
+def _batch_written(
+    run: SyncRun, client: MergeClient, provision: Streaming | None, progress: Progress | None
+) -> None:
+    """A batch is committed: its counters are saved, so that pages and the command line watching the run
+    see them as they grow, not only when it ends."""
+    run.requests, run.rate_limited = client.requests, client.rate_limited
+    if provision:
+        run.provisioned = provision.changes.created
+    run.save_progress()
+    if progress:
+        progress(run)
 
 
 @dataclass
@@ -147,6 +159,7 @@ def _read_employment_changes(
     run: SyncRun,
     newest: dt.datetime | None,
     provision: Streaming | None,
+    progress: Progress | None,
 ) -> dt.datetime | None:
     assert integration.sync_watermark is not None
     params = {"modified_after": integration.sync_watermark.isoformat(), "include_deleted_data": "true"}
@@ -156,6 +169,7 @@ def _read_employment_changes(
         run.updated += len(people)
         if provision:
             provision(people)
+        _batch_written(run, client, provision, progress)
         stamp = newest_stamp(page)
         if stamp and (newest is None or stamp > newest):
             newest = stamp

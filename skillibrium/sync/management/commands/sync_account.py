@@ -2,7 +2,7 @@ from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from skillibrium.integrations.choices import Trigger
@@ -55,16 +55,15 @@ class Command(BaseCommand):
             with Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
+                BarColumn(),  # Merge's lists give no total: the bar pulses while pages arrive
                 TimeElapsedColumn(),
                 console=console,
                 transient=True,
             ) as bar:
-                task = bar.add_task(f"{name}: starting")
+                task = bar.add_task(f"{name}: starting", total=None)
 
                 def show(run: SyncRun, task: Any = task, bar: Progress = bar, name: str = name) -> None:
-                    bar.update(
-                        task, description=f"{name}: {run.pages} pages, {run.created + run.updated} changes"
-                    )
+                    bar.update(task, description=f"{name}: {progress_line(run)}")
 
                 run = sync_integration(integration_id=integration_id, trigger=Trigger.CLI, progress=show)
             if run is None:
@@ -116,3 +115,8 @@ class Command(BaseCommand):
                 ],
             ),
         )
+
+
+def progress_line(run: SyncRun) -> str:
+    """The counters a run saved with its last batch, as its Edit page shows them."""
+    return ", ".join(f"{count:,} {label}" for label, count in run.counts())
