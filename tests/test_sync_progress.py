@@ -90,7 +90,7 @@ def test_a_running_sync_is_polled_with_its_counts_until_it_ends() -> None:
     run = running(integration, pages=7, created=12, updated=30, unchanged=658)
 
     page = client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
-    assert f'hx-get="{poll_url(integration)}&amp;section=hris"' in page
+    assert f'hx-get="{poll_url(integration)}&amp;section=hris&amp;since=' in page
     assert 'hx-trigger="every 2s"' in page
 
     fragment = client.get(poll_url(integration)).content.decode()
@@ -106,6 +106,29 @@ def test_a_running_sync_is_polled_with_its_counts_until_it_ends() -> None:
     assert '<div data-count="changed"><dt>Changed</dt><dd>30</dd>' in ended
 
 
+def test_the_summary_covers_the_runs_the_polling_page_watched() -> None:
+    """A catch-up, then the follow-up asked for while it ran: both are summarised, not the run before them."""
+    integration = make_integration(make_org())
+    client = admin_of(integration)
+    SyncRun.objects.create(integration=integration, trigger=Trigger.SCHEDULE, created=5).finish(
+        RunStatus.SUCCEEDED
+    )
+    catch_up = running(integration, pages=60, unchanged=3000)
+    edit = client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
+    assert f"&amp;since={catch_up.pk}" in edit
+
+    catch_up.finish(RunStatus.SUCCEEDED)
+    SyncRun.objects.create(integration=integration, trigger=Trigger.WEBHOOK).finish(RunStatus.SUCCEEDED)
+    Integration.objects.filter(pk=integration.pk).update(sync_lease_until=None)
+    ended = client.get(f"{poll_url(integration)}&since={catch_up.pk}").content.decode()
+
+    assert ended.count("Sync finished") == 2
+    assert 'data-sync-progress="succeeded" data-run-trigger="relink"' in ended
+    assert 'data-sync-progress="succeeded" data-run-trigger="webhook"' in ended
+    assert 'data-run-trigger="schedule"' not in ended.partition('<section class="card">')[0]
+    assert "<dd>3,000</dd>" in ended
+
+
 def test_a_queued_sync_is_polled_and_an_idle_page_is_not() -> None:
     integration = make_integration(make_org())
     client = admin_of(integration)
@@ -119,7 +142,10 @@ def test_a_queued_sync_is_polled_and_an_idle_page_is_not() -> None:
 
     assert 'data-sync-progress="queued"' in client.get(poll_url(integration)).content.decode()
     for url, on in [(edit, "edit"), (reverse("integrations:hris_settings"), "card")]:
-        assert f'hx-get="{poll_url(integration, on)}&amp;section=hris"' in client.get(url).content.decode()
+        assert (
+            f'hx-get="{poll_url(integration, on)}&amp;section=hris&amp;since='
+            in client.get(url).content.decode()
+        )
 
 
 def test_the_card_and_the_row_poll_their_own_fragment() -> None:
@@ -129,7 +155,7 @@ def test_the_card_and_the_row_poll_their_own_fragment() -> None:
     running(crm, pages=2, created=150)
 
     listing = client.get(reverse("integrations:company_integrations")).content.decode()
-    assert f'hx-get="{poll_url(crm, "row")}&amp;section=company"' in listing
+    assert f'hx-get="{poll_url(crm, "row")}&amp;section=company&amp;since=' in listing
     assert f'hx-get="{poll_url(hris, "row")}' not in listing
 
     row = client.get(f"{poll_url(crm, 'row')}&section=company").content.decode()

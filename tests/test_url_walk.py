@@ -207,7 +207,15 @@ def test_only_signed_requests_from_elsewhere_skip_csrf() -> None:
 
 def test_the_walk_finds_the_routes_it_must() -> None:
     names = {r.short_name for r in ROUTES}
-    assert {"edit", "live", "relink_complete", "settings_sso", "staff_operations", "saml_acs", "my_org"} <= names
+    assert {
+        "edit",
+        "live",
+        "relink_complete",
+        "settings_sso",
+        "staff_operations",
+        "saml_acs",
+        "my_org",
+    } <= names
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.template for r in ROUTES])

@@ -49,15 +49,20 @@ def sync_under_way(integration: Integration) -> bool:
     return queued or (lease_until is not None and lease_until >= now)
 
 
+SUMMARIES = 3  # runs the page watched end, summarised: a catch-up and the follow-ups asked for meanwhile
+
+
 @dataclass(frozen=True)
 class Live:
-    """An integration's sync as its pages show it: the latest run, whether a sync is under way (the page polls
-    while it is), and whether the page watched it end (it shows that run's summary)."""
+    """An integration's sync as a page shows it: the latest run and whether a sync is under way (the page
+    polls while it is). `since`: the first run the polling page watched; once none is under way, the runs
+    from it on are `finished`, and their summaries shown."""
 
     integration: Integration
     run: "SyncRun | None"
     under_way: bool
-    ended: bool = False
+    since: int
+    finished: tuple["SyncRun", ...] = ()
 
     @property
     def running(self) -> bool:
@@ -75,9 +80,16 @@ class Live:
         return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
-def live_of(integration: Integration, run: "SyncRun | None", *, watched: bool = False) -> Live:
+def live_of(integration: Integration, runs: list["SyncRun"], *, since: int | None = None) -> Live:
+    """`runs`: the integration's latest runs, newest first; `since` as the polling page sent it (None on a
+    page's own load, which shows no summary)."""
+    latest = runs[0] if runs else None
     under_way = sync_under_way(integration)
-    return Live(integration, run, under_way, ended=watched and not under_way and run is not None)
+    if since is None:
+        next_run = 0 if latest is None else latest.pk if latest.is_running else latest.pk + 1
+        return Live(integration, latest, under_way, since=next_run)
+    finished = () if under_way else tuple(run for run in runs if run.pk >= since)[:SUMMARIES]
+    return Live(integration, latest, under_way, since=since, finished=finished)
 
 
 def latest_runs(integrations: Iterable[Integration]) -> dict[int, "SyncRun"]:
@@ -95,7 +107,12 @@ def latest_runs(integrations: Iterable[Integration]) -> dict[int, "SyncRun"]:
 def lives(integrations: Iterable[Integration]) -> dict[int, Live]:
     listed = list(integrations)
     runs = latest_runs(listed)
-    return {integration.pk: live_of(integration, runs.get(integration.pk)) for integration in listed}
+    return {i.pk: live_of(i, [runs[i.pk]] if i.pk in runs else []) for i in listed}
+
+
+def _since(request: HttpRequest) -> int:
+    value = request.GET.get("since", "")
+    return int(value) if value.isdigit() else 0
 
 
 @require_safe
@@ -112,10 +129,9 @@ def poll(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     if template == FRAGMENTS["edit"]:
         runs = list(integration.runs.all()[:10])
         context |= {"runs": runs, "explanation": explain(integration.cause)}
-        context["live"] = live_of(integration, runs[0] if runs else None, watched=True)
     else:
-        run = latest_runs([integration]).get(integration.pk)
-        context["live"] = live_of(integration, run, watched=True)
+        runs = list(integration.runs.all()[:SUMMARIES])
         context["degraded"] = degradation(integration)
         context["handoff"] = handoff.open_handoffs([integration]).get(integration.pk)
+    context["live"] = live_of(integration, runs, since=_since(request))
     return HttpResponse(render_to_string(template, context))

@@ -143,7 +143,7 @@ def edit_context(integration: Integration, section: str) -> dict[str, Any]:
         "section_title": SECTIONS.get(section, SECTIONS["hris"]),
         "explanation": explain(integration.cause),
         "runs": runs,
-        "live": live_of(integration, runs[0] if runs else None),
+        "live": live_of(integration, runs),
         "events": integration.events.all()[:10],
         "delegations": integration.delegations.select_related("created_by")[:5],
         "diagnostics": support.diagnostics(integration),
