@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "skillibrium.core.middleware.EndInactiveSessionsMiddleware",
+    "skillibrium.accounts.time_zones.OrganizationTimeZoneMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -91,6 +92,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "skillibrium.shell.context_processors.skillibrium",
             ],
+            # `when` (a time in the organization's zone, labelled) in every template, emails included.
+            "builtins": ["skillibrium.accounts.templatetags.zones"],
         },
     },
 ]

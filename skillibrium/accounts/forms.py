@@ -10,8 +10,9 @@ from django.conf import settings
 
 from . import sso
 from .models import Environment, Membership, Organization, Role, SSOConfiguration, SSOProtocol, User
-from .organizations import claimed_by, domain_of, is_time_zone
+from .organizations import claimed_by, domain_of
 from .saml import MetadataError, parse_metadata
+from .time_zones import is_time_zone, zone_names
 
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -231,3 +232,23 @@ class SignupForm(forms.Form):
         user.last_name = self.cleaned_data["last_name"].strip()
         user.save(update_fields=["first_name", "last_name"])
         SignUp.objects.create(user=user, organization_name=self.cleaned_data["organization_name"].strip())
+
+
+class TimeZoneForm(forms.Form):
+    """The organization's time zone, one of the system's IANA names (checked here, whatever was posted)."""
+
+    time_zone = forms.TypedChoiceField(
+        choices=[],
+        label="Time zone",
+        help_text="Every time in Skillibrium and in its emails is shown in this zone; it also decides on "
+        "which day a future-dated termination applies.",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a time zone. Choose one of the list, such as Europe/Paris "
+            "or America/New_York. Nothing was changed.",
+            "required": "Choose a time zone. Nothing was changed.",
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name) for name in zone_names()]  # type: ignore[attr-defined]

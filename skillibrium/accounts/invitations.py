@@ -14,13 +14,13 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from skillibrium.core.models import record
 
 from .models import Invitation, Membership, Organization, Role, User
+from .time_zones import render_for
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _issue(user: User, organization: Organization, *, by: User | None, action: s
         queue_email(
             key=f"invitation/{user.pk}/{invitation.pk}",
             subject=subject(f"You're invited to Skillibrium by {organization}"),
-            body=render_to_string("notifications/invitation.txt", context),
+            body=render_for(organization, "notifications/invitation.txt", context),
             to=[user.email],
         )
         record(

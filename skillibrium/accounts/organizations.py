@@ -2,7 +2,6 @@
 admin. Nothing is created when the first admin cannot be (their email belongs to someone already)."""
 
 import logging
-import zoneinfo
 
 from django.db import transaction
 
@@ -10,12 +9,9 @@ from skillibrium.core.models import record
 
 from .invitations import InvitationRefused, invite
 from .models import Environment, Membership, Organization, Role, SignUp, SSODomain, User
+from .time_zones import is_time_zone
 
 logger = logging.getLogger(__name__)
-
-
-def is_time_zone(name: str) -> bool:
-    return name in zoneinfo.available_timezones()
 
 
 def create_with_invited_admin(

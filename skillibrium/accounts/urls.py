@@ -8,6 +8,7 @@ urlpatterns = [
     path("alerts/", views.alert_preference, name="alert_preference"),
     path("company/", views.settings_company, name="settings_company"),
     path("company/alerts/", views.alert_addresses, name="alert_addresses"),
+    path("company/time-zone/", views.time_zone, name="time_zone"),
     path("company/sso/", views.sso_settings, name="settings_sso"),
     path("company/sso/policy/", views.sso_policy, name="settings_sso_policy"),
     path("company/people/", people_views.people_page, name="people"),

@@ -22,8 +22,8 @@ from skillibrium.core.models import record
 from skillibrium.notifications import recipients
 from skillibrium.notifications.models import AlertOptOut
 
-from . import invitations, sso
-from .forms import SignInPolicyForm, SSOConfigurationForm
+from . import invitations, sso, time_zones
+from .forms import SignInPolicyForm, SSOConfigurationForm, TimeZoneForm
 from .oidc.views import UNREACHABLE
 
 
@@ -33,11 +33,43 @@ def settings_profile(request: HttpRequest, membership: Membership) -> HttpRespon
     return render(request, "accounts/settings_profile.html", {"tab": "profile", "opted_out": opted_out})
 
 
+def _company_page(
+    request: HttpRequest,
+    membership: Membership,
+    *,
+    zone_form: TimeZoneForm | None = None,
+    addresses: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Company Settings, with what the admin posted when it was refused."""
+    if addresses is None:
+        addresses = "\n".join(recipients.extra_addresses(membership.organization_id))
+    context = {
+        "tab": "company",
+        "alert_addresses": addresses,
+        "zone_form": zone_form or TimeZoneForm(initial={"time_zone": membership.organization.time_zone}),
+    }
+    return render(request, "accounts/settings_company.html", context, status=status)
+
+
 @member_view
 def settings_company(request: HttpRequest, membership: Membership) -> HttpResponse:
-    addresses = recipients.extra_addresses(membership.organization_id)
-    context = {"tab": "company", "alert_addresses": "\n".join(addresses)}
-    return render(request, "accounts/settings_company.html", context)
+    return _company_page(request, membership)
+
+
+@require_POST
+@admin_view
+def time_zone(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The organization's time zone: an admin's, audited; a name that is not a zone changes nothing."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _company_page(request, membership, zone_form=form, status=400)
+    name = form.cleaned_data["time_zone"]
+    if time_zones.change_time_zone(organization=membership.organization, name=name, actor=membership.user):
+        messages.success(request, f"Saved. Times are now shown in {name}.")
+    else:
+        messages.info(request, f"The time zone was {name} already; nothing was changed.")
+    return redirect("accounts:settings_company")
 
 
 @require_POST
@@ -48,12 +80,7 @@ def alert_addresses(request: HttpRequest, membership: Membership) -> HttpRespons
         addresses = recipients.parse_addresses(request.POST.get("addresses", ""))
     except ValidationError as error:
         messages.error(request, error.messages[0])
-        return render(
-            request,
-            "accounts/settings_company.html",
-            {"tab": "company", "alert_addresses": request.POST.get("addresses", "")},
-            status=400,
-        )
+        return _company_page(request, membership, addresses=request.POST.get("addresses", ""), status=400)
     before = recipients.set_extra_addresses(organization=membership.organization, addresses=addresses)
     record(
         organization_id=membership.organization_id,

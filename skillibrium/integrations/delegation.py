@@ -4,11 +4,11 @@ import datetime as dt
 import secrets
 
 from django.conf import settings
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from skillibrium.accounts.models import Membership
+from skillibrium.accounts.time_zones import render_for
 from skillibrium.core.models import record
 from skillibrium.merge_client import MergeClient
 from skillibrium.notifications.outbox import queue_email
@@ -68,7 +68,7 @@ def _email(delegation: DelegatedRelink, *, reminder: bool) -> None:
     queue_email(
         key=f"delegation/{delegation.pk}/{'reminder' if reminder else 'link'}",
         subject=subject(("Reminder: " if reminder else "") + title),
-        body=render_to_string("notifications/delegated_relink.txt", context),
+        body=render_for(integration.organization, "notifications/delegated_relink.txt", context),
         to=[delegation.email],
     )
 

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from skillibrium.accounts.time_zones import render_for, zone_of
 from skillibrium.integrations.causes import explain
 from skillibrium.integrations.choices import Category, Cause, Health
 from skillibrium.integrations.models import Integration, IntegrationEvent
@@ -71,7 +72,12 @@ def _send(
         "explanation": explain(integration.cause),
         "edit_url": edit_url(integration),
     }
-    return send_alert(integration, key=key, title=title, body=render_to_string(template, context | extra))
+    return send_alert(
+        integration,
+        key=key,
+        title=title,
+        body=render_for(integration.organization, template, context | extra),
+    )
 
 
 def _send_broken(integration: Integration) -> bool:
@@ -131,10 +137,11 @@ def warn_lasting_degradation(
         spell = integration.degraded_spell
         if spell is None or now - spell.at < after:
             continue
+        since = spell.at.astimezone(zone_of(integration.organization))
         sent += _send(
             integration,
             "degraded_lasting",
-            f"Your {integration.provider_name} integration has not fully synced since {spell.at:%b %d}",
+            f"Your {integration.provider_name} integration has not fully synced since {since:%b %d}",
             "notifications/degraded_lasting.txt",
             event=spell,
             since=spell.at,
@@ -152,10 +159,10 @@ def warn_rotations(*, now: dt.datetime | None = None) -> int:
         expires = integration.password_expected_to_expire_at
         if already or not integration.password_expiry_is_near or expires is None:
             continue
-        title = (
-            f"The {integration.provider_name} sync user's password is expected to expire on {expires:%b %d}"
-        )
-        body = render_to_string(
+        on = expires.astimezone(zone_of(integration.organization))
+        title = f"The {integration.provider_name} sync user's password is expected to expire on {on:%b %d}"
+        body = render_for(
+            integration.organization,
             "notifications/rotation_warning.txt",
             {"integration": integration, "expires": expires, "edit_url": edit_url(integration)},
         )
