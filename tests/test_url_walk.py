@@ -216,6 +216,7 @@ def test_the_walk_finds_the_routes_it_must() -> None:
         "saml_acs",
         "my_org",
     } <= names
+    assert {"run_history", "time_zone"} <= names
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.template for r in ROUTES])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import actions, live, views, webhooks
+from . import actions, history_views, live, views, webhooks
 from .choices import Category
 
 app_name = "integrations"
@@ -36,6 +36,7 @@ urlpatterns = [
     path("integrations/<int:pk>/relink/complete/", views.relink_complete, name="relink_complete"),
     path("integrations/<int:pk>/sync/", views.sync_now, name="sync_now"),
     path("integrations/<int:pk>/live/", live.poll, name="live"),
+    path("integrations/<int:pk>/runs/", history_views.run_history, name="run_history"),
     path("integrations/<int:pk>/first-sync/", views.first_sync_review, name="first_sync_review"),
     path("integrations/<int:pk>/switch/", views.switch_review, name="switch_review"),
     path("integrations/<int:pk>/switch/start/", views.switch_start, name="switch_start"),

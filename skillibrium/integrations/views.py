@@ -18,6 +18,7 @@ from . import handoff, relink, review, support, switch
 from .causes import explain
 from .choices import Category, Trigger
 from .health import degradation, for_admins
+from .history_views import at_a_glance
 from .live import live_of, lives
 from .models import Integration
 from .relink import request_sync
@@ -150,6 +151,7 @@ def edit_context(integration: Integration, section: str) -> dict[str, Any]:
         "handoff": handoff.open_handoffs([integration]).get(integration.pk),
         "replacement": switch.replacement_of(integration),
         "can_replace": switch.can_replace(integration),
+        **at_a_glance(integration),
     }
 
 

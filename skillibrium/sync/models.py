@@ -55,6 +55,8 @@ class SyncRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # All runs, newest first, a page at a time by (started_at, id): one index range, however many.
+        indexes = [models.Index(fields=["integration", "-started_at", "-id"], name="run_history")]
 
     def __str__(self) -> str:
         return f"{self.get_trigger_display()} run {self.pk}: {self.status}"
