@@ -139,7 +139,7 @@ def test_the_chart_draws_the_last_30_days_runs_by_outcome_people_changed_and_the
     make_run(integration, started_at=now - dt.timedelta(days=40), created=99)  # outside the window
 
     page = admin_of(integration).get(reverse("integrations:edit", args=[integration.pk])).content.decode()
-    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720') :]
+    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1000') :]
     svg = svg[: svg.index("</svg>")]
 
     assert '<title id="history-chart-title">Syncs of the last 30 days' in svg
@@ -187,7 +187,12 @@ def test_the_health_strip_shows_each_spell_in_proportion() -> None:
     assert float(relink[2]) == pytest.approx(1000 * 3 * 86400 / whole, abs=0.5)
     assert sum(float(s[2]) for s in spans) == pytest.approx(1000, abs=1.5)
     assert '<title id="health-strip-title">Health over the last 30 days</title>' in page
-    assert re.search(r"Healthy \d+ days[^;]*; Relink needed 3 days; Relinked, catching up 1 h\.<", page)
+    legend = re.findall(r'<li data-spent="(\w+)"><span class="swatch span-\w+"></span>([^<;]+)', page)
+    assert [health for health, _ in legend] == ["healthy", "relink_needed", "catching_up"]
+    assert legend[1:] == [
+        ("relink_needed", "Relink needed: 3 days"),
+        ("catching_up", "Relinked, catching up: 1 h"),
+    ]
 
 
 def test_the_strip_of_a_connection_linked_this_month_starts_with_no_connection() -> None:

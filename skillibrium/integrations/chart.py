@@ -8,8 +8,8 @@ from django.utils import formats
 
 from .history import DAYS, Day, Span
 
-WIDTH, LEFT, RIGHT = 720, 96, 12
-PANEL_HEIGHT, PANEL_GAP, TOP = 56, 22, 8
+WIDTH, LEFT, RIGHT = 1000, 132, 8
+PANEL_HEIGHT, PANEL_GAP, TOP = 56, 26, 16
 OUTCOMES = (("succeeded", "succeeded"), ("paused", "paused"), ("failed", "failed"), ("running", "running"))
 STRIP_WIDTH = 1000
 
@@ -153,7 +153,8 @@ def chart_of(days: list[Day]) -> Chart:
         _changed_panel(days, tops[1], step, bar),
         _duration_panel(days, tops[2], step, bar),
     ]
-    marked = {0, len(days) - 1} | set(range(0, len(days), 7))
+    # A label each week and on the last day, none so close to the last that the two overlap.
+    marked = {i for i in range(0, len(days), 7) if len(days) - 1 - i >= 4} | {len(days) - 1}
     ticks = [Tick(LEFT + i * step + bar / 2, _day_label(days[i].date)) for i in sorted(marked) if days]
     return Chart(
         width=WIDTH,
@@ -192,13 +193,21 @@ def strip_of(spans: list[Span]) -> list[StripSpan]:
     return placed
 
 
-def strip_summary(spans: list[Span]) -> str:
-    """How long the connection spent in each health over the window, longest first."""
-    spent: dict[str, float] = {}
+@dataclass(frozen=True)
+class Spent:
+    health: str
+    label: str
+    length: str
+
+
+def strip_summary(spans: list[Span]) -> list[Spent]:
+    """How long the connection spent in each health over the window, longest first: the strip's legend."""
+    spent: dict[tuple[str, str], float] = {}
     for span in spans:
-        spent[span.label] = spent.get(span.label, 0.0) + (span.end - span.start).total_seconds()
+        key = (span.health or "none", span.label)
+        spent[key] = spent.get(key, 0.0) + (span.end - span.start).total_seconds()
     ordered = sorted(spent.items(), key=lambda item: -item[1])
-    return "; ".join(f"{label} {_length_words(seconds)}" for label, seconds in ordered)
+    return [Spent(health, label, _length_words(seconds)) for (health, label), seconds in ordered]
 
 
 def _length_words(seconds: float) -> str:
