@@ -100,3 +100,34 @@ def test_sync_now_shows_its_outcome_without_a_reload(big_stack: Stack, page: Pag
     expect(done).to_have_count(before + 1)
     expect(page.locator("#sync-live")).not_to_have_attribute("hx-trigger", re.compile("every"))
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_the_hris_settings_card_follows_a_full_read_to_its_end(big_stack: Stack, page: Page) -> None:
+    stack = big_stack
+    stack.control("PUT", "faults", page_size_cap=PAGE_SIZE_CAP, latency_ms=LATENCY_MS)
+    stack.manage(  # the weekly full read is due: Sync now reads all 3,000 people again
+        "shell",
+        "-c",
+        "from skillibrium.integrations.models import Integration as I;"
+        "I.objects.update(last_full_read_at=None)",
+    )
+    sign_in(page, stack)
+    page.goto(f"{stack.web}/my-org/hris/")
+    card = page.locator(".integration-card", has_text="Workday")
+    card.get_by_label("Actions for Workday").click()
+    card.get_by_role("link", name="Edit").click()
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("status")).to_contain_text("A sync has been started.")
+
+    page.locator(".crumbs").get_by_role("link", name="HRIS Settings").click()
+    running = card.locator("[data-sync-progress=running] [data-count='people read'] dd")
+    expect(running).to_have_text(re.compile(r"^[1-9][\d,]*$"))
+    page.evaluate("window.notReloaded = true")
+    card.screenshot(path=str(SCREENSHOTS / "hris-card-sync-progress.png"))
+
+    ended = card.locator("[data-sync-progress=succeeded][data-run-trigger=admin]")
+    expect(ended.locator("[data-count='people read'] dd")).to_have_text(f"{PEOPLE:,}")
+    expect(card.locator("[data-health]")).to_have_attribute("data-health", "healthy")
+    card.get_by_label("Actions for Workday").click()  # its menu is not part of what refreshes
+    expect(card.get_by_role("link", name="Edit")).to_be_visible()
+    assert page.evaluate("window.notReloaded") is True
