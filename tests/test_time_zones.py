@@ -2,8 +2,10 @@
 the zone in Company Settings (audited), a member cannot, and a name that is no zone changes nothing."""
 
 import datetime as dt
+import io
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -135,3 +137,15 @@ def test_emails_show_times_in_the_organizations_zone() -> None:
     [email] = sent_mail()
     assert "has been degraded since Jan. 15, 2026, 2:05 p.m. CET." in email.body
     assert "UTC" not in email.body
+
+
+def test_the_command_line_lists_runs_in_their_organizations_zone() -> None:
+    berlin, dubai = make_integration(org_in("Europe/Berlin")), make_integration(org_in("Asia/Dubai"))
+    for integration in (berlin, dubai):
+        SyncRun.objects.create(integration=integration, trigger="schedule", started_at=WINTER)
+    out = io.StringIO()
+
+    call_command("sync_runs", stdout=out)
+
+    assert "2026-01-15 14:05:00 CET" in out.getvalue()
+    assert "2026-01-15 17:05:00 (Asia/Dubai)" in out.getvalue()

@@ -15,7 +15,7 @@ def label_of(moment: dt.datetime) -> str:
     abbreviation = moment.tzname() or ""
     if abbreviation.isalpha():
         return abbreviation
-    return f"({timezone.get_current_timezone_name()})"
+    return f"({getattr(moment.tzinfo, 'key', None) or timezone.get_current_timezone_name()})"
 
 
 @register.filter

@@ -4,7 +4,15 @@ from django.core.management.base import BaseCommand, CommandParser
 from rich.console import Console
 from rich.table import Table
 
+from skillibrium.accounts.templatetags.zones import label_of
+from skillibrium.accounts.time_zones import zone_of
 from skillibrium.sync.models import SyncRun
+
+
+def started_in_zone(run: SyncRun) -> str:
+    """When the run started, in its organization's zone and labelled, as the pages show it."""
+    local = run.started_at.astimezone(zone_of(run.integration.organization))
+    return f"{local:%Y-%m-%d %H:%M:%S} {label_of(local)}"
 
 
 class Command(BaseCommand):
@@ -43,7 +51,7 @@ class Command(BaseCommand):
                         run.pk,
                         f"{run.integration_id} {run.integration.provider_name}",
                         run.trigger,
-                        f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+                        started_in_zone(run),
                         run.status,
                         run.pages,
                         run.requests,
