@@ -66,7 +66,9 @@ def test_all_runs_page_by_page_newest_first_and_back_again_at_the_same_cost() ->
     client = admin_of(integration)
     start = timezone.now() - dt.timedelta(days=3)
     # Two runs share a start time: the id breaks the tie, so neither is lost nor shown twice across pages.
-    runs = [make_run(integration, started_at=start + dt.timedelta(minutes=n // 2 * 2)) for n in range(60)]
+    # Starts carry microseconds, which a cursor must keep exactly.
+    step = dt.timedelta(minutes=2, microseconds=123457)
+    runs = [make_run(integration, started_at=start + n // 2 * step) for n in range(60)]
     newest_first = [r.pk for r in sorted(runs, key=lambda r: (r.started_at, r.pk), reverse=True)]
 
     seen, pages, costs = [], [], []

@@ -42,15 +42,20 @@ class RunsPage:
     newer: str  # the cursor of the page of newer runs, "" on the first page
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
 def cursor_of(run: SyncRun) -> str:
-    return f"{run.started_at.timestamp():.6f}_{run.pk}"
+    """Where a page ends: the run's start in whole microseconds (exact, unlike a float) and its id."""
+    return f"{(run.started_at - EPOCH) // MICROSECOND}_{run.pk}"
 
 
 def _parse_cursor(value: str) -> tuple[dt.datetime, int] | None:
     stamp, _, pk = value.partition("_")
     try:
-        return dt.datetime.fromtimestamp(float(stamp), tz=dt.UTC), int(pk)
-    except (ValueError, OverflowError, OSError):
+        return EPOCH + int(stamp) * MICROSECOND, int(pk)
+    except (ValueError, OverflowError):
         return None
 
 
