@@ -239,7 +239,7 @@ class TimeZoneForm(forms.Form):
 
     time_zone = forms.TypedChoiceField(
         choices=[],
-        label="Time zone",
+        label="Show times in",
         help_text="Every time in Skillibrium and in its emails is shown in this zone; it also decides on "
         "which day a future-dated termination applies.",
         error_messages={

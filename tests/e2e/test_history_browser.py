@@ -78,3 +78,16 @@ def test_the_edit_page_shows_the_month_and_all_runs_pages_and_filters(stack: Sta
     rows = page.locator("#run-history tbody tr")
     expect(rows.first).to_have_attribute("data-run-status", "failed")
     assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.runStatus)")) == {"failed"}
+
+
+def test_an_admin_changes_the_time_zone_and_the_pages_follow(stack: Stack, page: Page) -> None:
+    sign_in(page, stack)
+    page.goto(f"{stack.web}/settings/company/")
+    page.get_by_label("Show times in").select_option("Asia/Tokyo")
+    page.get_by_role("button", name="Save time zone").click()
+
+    expect(page.get_by_text("Saved. Times are now shown in Asia/Tokyo.")).to_be_visible()
+    expect(page.locator("#time-zone")).to_contain_text("JST")
+    page.goto(f"{stack.web}/settings/company/audit/")
+    expect(page.locator("table").get_by_text("organization.time_zone_changed")).to_be_visible()
+    expect(page.locator("tbody tr").first).to_contain_text(" JST")
