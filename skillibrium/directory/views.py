@@ -1,8 +1,8 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
-from skillibrium.accounts.access import member_view
+from skillibrium.accounts.access import admin_view, member_view
 from skillibrium.accounts.models import Membership
 from skillibrium.directory.models import Person
 
@@ -23,3 +23,25 @@ def my_org(request: HttpRequest, membership: Membership) -> HttpResponse:
         else "directory/my_org.html"
     )
     return render(request, template, context)
+
+
+RUNS_SHOWN = 20
+
+
+@admin_view
+def person_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """One person: what the source says, why they have or lack access, and the runs that touched them."""
+    from skillibrium.provisioning.explain import access_sentence
+    from skillibrium.sync.models import RunEntry
+    from skillibrium.sync.views import Row, why
+
+    person = get_object_or_404(
+        Person.objects.for_org(membership.organization).select_related("manager", "user"), pk=pk
+    )
+    entries = list(RunEntry.objects.filter(person=person).select_related("run").order_by("-pk")[:RUNS_SHOWN])
+    context = {
+        "person": person,
+        "access": access_sentence(person),
+        "rows": [Row(e, why(e, {})) for e in entries],
+    }
+    return render(request, "directory/person.html", context)

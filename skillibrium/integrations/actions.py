@@ -63,7 +63,7 @@ def resume(request: HttpRequest, membership: Membership, pk: int) -> HttpRespons
     integration.save(update_fields=["is_paused", "next_sync_at"])
     _audit(membership, integration, "integration.resumed")
     if integration.can_sync:
-        request_sync(integration, Trigger.ADMIN)
+        request_sync(integration, Trigger.ADMIN, by=membership.user.pk)
     messages.success(request, "Resumed. A sync has been started.")
     return back_to_edit(integration)
 

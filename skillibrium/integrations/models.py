@@ -101,6 +101,10 @@ class Integration(models.Model):
     # A sync queued and not started yet: requests meanwhile join it (relink.request_sync), so that a burst of
     # webhooks queues one sync. Cleared when a run takes the lease.
     sync_queued = models.CharField(max_length=16, blank=True)
+    # The person whose request the next run answers (Sync now, a relink, a connection); taken with the lease.
+    sync_requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     sync_queued_at = models.DateTimeField(null=True, blank=True)
     # A new connection's first sync is reviewed before it provisions anyone (review.py): while the state is
     # pending or declined its people are read into the directory, and nobody is created, invited or changed.
@@ -190,14 +194,21 @@ class Integration(models.Model):
         now = timezone.now()
         with transaction.atomic():
             rows = Integration.objects.select_for_update().filter(pk=self.pk)
-            until, requested, queued = rows.values_list(
-                "sync_lease_until", "sync_requested", "sync_queued"
+            until, requested, queued, by = rows.values_list(
+                "sync_lease_until", "sync_requested", "sync_queued", "sync_requested_by"
             ).get()
             started = {"sync_queued": "", "sync_queued_at": None}
             if until is not None and until >= now:
                 rows.update(sync_requested=_catch_up_first(requested, trigger, queued), **started)
                 return None
-            rows.update(sync_lease_until=now + dt.timedelta(seconds=seconds), sync_requested="", **started)
+            rows.update(
+                sync_lease_until=now + dt.timedelta(seconds=seconds),
+                sync_requested="",
+                sync_requested_by=None,
+                **started,
+            )
+        # Whose request this run answers: the run records it (SyncRun.started_by).
+        self.sync_requested_by_id = by
         return _catch_up_first(trigger, queued)
 
     def forget_queued_sync(self, *, unless_syncable: bool = True) -> bool:
@@ -208,7 +219,9 @@ class Integration(models.Model):
             current = Integration.objects.select_for_update().get(pk=self.pk)
             if unless_syncable and current.can_sync:
                 return False
-            Integration.objects.filter(pk=self.pk).update(sync_queued="", sync_queued_at=None)
+            Integration.objects.filter(pk=self.pk).update(
+                sync_queued="", sync_queued_at=None, sync_requested_by=None
+            )
         return True
 
     def note_break(self) -> None:

@@ -36,10 +36,13 @@ def queue_syncs_with(queue: QueueSync) -> None:
     _queue_sync[:] = [queue]
 
 
-def request_sync(integration: Integration, trigger: Trigger) -> bool:
+def request_sync(integration: Integration, trigger: Trigger, *, by: int | None = None) -> bool:
     """Ask for a sync; returns whether a new one was queued. A run in progress goes round once more instead,
     and a sync already queued (and not yet started) takes this request along: a burst of webhooks for one
-    linked account is one sync. Each step is one conditional UPDATE, so concurrent requests queue one task."""
+    linked account is one sync. Each step is one conditional UPDATE, so concurrent requests queue one task.
+    `by`: the user who asked (Sync now, a relink, a connection); the run that answers names them."""
+    if by is not None:
+        Integration.objects.filter(pk=integration.pk).update(sync_requested_by=by)
     if PlatformIncident.api_key_rejected():
         integration.defer_sync(trigger)  # due once Merge accepts our key again
         return False
@@ -99,7 +102,7 @@ def mark_relinked(
             current.save(update_fields=["next_sync_at"])
             current.set_health(Health.CATCHING_UP)
             complete_delegations(current)
-            request_sync(current, Trigger.RELINK)
+            request_sync(current, Trigger.RELINK, by=actor_id)
     integration.refresh_from_db()
     return moved
 

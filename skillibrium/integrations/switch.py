@@ -152,7 +152,7 @@ def confirm(*, integration: Integration, membership: Membership | None) -> bool:
             only_in_old=summary.get("only_in_old", 0),
         )
         replacement.delete()
-        request_sync(current, Trigger.SETUP)
+        request_sync(current, Trigger.SETUP, by=membership.user_id if membership else None)
     delete_retired(retired)
     integration.refresh_from_db()
     return True

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from skillibrium.sync import views as runs
+
 from . import actions, history_views, live, views, webhooks
 from .choices import Category
 
@@ -41,6 +43,7 @@ urlpatterns = [
     path("integrations/<int:pk>/switch/", views.switch_review, name="switch_review"),
     path("integrations/<int:pk>/switch/start/", views.switch_start, name="switch_start"),
     path("integrations/<int:pk>/switch/complete/", views.switch_complete, name="switch_complete"),
+    path("integrations/<int:pk>/runs/<int:run_pk>/", runs.run_detail, name="run_detail"),
     path("integrations/<int:pk>/test/", actions.test_connection, name="test_connection"),
     path("integrations/<int:pk>/pause/", actions.pause, name="pause"),
     path("integrations/<int:pk>/resume/", actions.resume, name="resume"),

@@ -116,7 +116,7 @@ def connect_complete(request: HttpRequest, membership: Membership, category: str
             request, f"The connection could not be completed; nothing was changed. {for_admins(error)}"
         )
         return back
-    request_sync(integration, Trigger.SETUP)
+    request_sync(integration, Trigger.SETUP, by=membership.user.pk)
     told = (
         "once it has read everyone, review it here (Review the first sync) "
         "before anyone is created or emailed"
@@ -216,7 +216,7 @@ def sync_now(request: HttpRequest, membership: Membership, pk: int) -> HttpRespo
     if not integration.can_sync:
         messages.error(request, f"Sync is not possible while the integration is {integration.status_label}.")
     else:
-        request_sync(integration, Trigger.ADMIN)
+        request_sync(integration, Trigger.ADMIN, by=membership.user.pk)
         messages.success(request, "A sync has been started. Its progress shows below as it runs.")
     return redirect(_edit_url(pk, request.POST.get("section", "")))
 

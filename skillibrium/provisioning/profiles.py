@@ -11,6 +11,8 @@ from django.db.models import Exists, OuterRef
 from skillibrium.accounts.models import Organization
 from skillibrium.core.models import record
 from skillibrium.directory.models import Person
+from skillibrium.sync import log
+from skillibrium.sync.models import RunAction
 
 from . import writes
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus
@@ -143,6 +145,24 @@ def _record(
     rows = [(current[pk].email, {"kind": kind, "reason": reason, "profile": p}) for pk, p in new.items()]
     if rows:
         writes._audit(Organization(pk=organization_id), "provisioning.held", rows)
+    log.write(
+        RunAction.HELD,
+        (
+            (
+                pk,
+                "",
+                current[pk].name,
+                current[pk].email,
+                {
+                    "kind": ChangeKind.UPDATE.label,
+                    "reason": HoldReason.RECONNECTION_REVIEW.label,
+                    "evidence": describe(p, names),
+                },
+            )
+            for pk, p in new.items()
+        ),
+        run_id=run_id,
+    )
 
 
 def _manager_names(profiles: Any) -> dict[int, str]:

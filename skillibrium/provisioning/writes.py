@@ -16,6 +16,8 @@ from skillibrium.core.bulk import insert_rows, update_rows
 from skillibrium.core.models import AuditEntry, current_run
 from skillibrium.directory.models import Person
 from skillibrium.integrations import handoff
+from skillibrium.sync import log
+from skillibrium.sync.models import RunAction
 
 from .models import ChangeKind, HeldChange, HoldReason, HoldStatus
 from .plan import Candidate, Rejections
@@ -34,6 +36,17 @@ def _audit(
         (
             (organization.pk, at, actor.pk if actor else None, action, target, detail, run_id)
             for target, detail in rows
+        ),
+    )
+
+
+def _log(action: RunAction, rows: Iterable[tuple[Candidate, Mapping[str, object]]]) -> None:
+    """The run's per-person log, when provisioning for a run (sync/log.py)."""
+    log.write(
+        action,
+        (
+            (c.person_id or None, "", log.full_name(c.first_name, c.last_name), c.email, details)
+            for c, details in rows
         ),
     )
 
@@ -68,6 +81,7 @@ def create_users(
             fresh.append(c)
     user_ids = insert_users(organization, fresh, invite=invite)
     update_rows(Person, ["user"], ((c.person_id, pk) for c, pk in zip(fresh, user_ids, strict=True)))
+    _log(RunAction.PROVISIONED, ((c, {"invited": invite}) for c in fresh))
     return len(user_ids), [c for c in people if c.email in taken]
 
 
@@ -108,6 +122,10 @@ def set_active(
         for c in people
     ]
     _audit(organization, "user.reactivated" if active else "user.deactivated", rows)
+    _log(
+        RunAction.REACTIVATED if active else RunAction.DEACTIVATED,
+        ((c, {"evidence": c.leaving_evidence(today)} if today and not active else {}) for c in people),
+    )
     (handoff.owners_back if active else handoff.owners_left)(c.user_id for c in people if c.user_id)
     return len(people)
 
@@ -119,6 +137,7 @@ def link_users(people: list[Candidate]) -> None:
 def record_email_changes(organization: Organization, people: list[Candidate]) -> int:
     rows = [(c.email, {"before": {"email": c.user_email}, "after": {"email": c.email}}) for c in people]
     _audit(organization, "user.email_changed", rows)
+    _log(RunAction.USER_UPDATED, ((c, {"fields": {"email": [c.user_email, c.email]}}) for c in people))
     return len(people)
 
 
@@ -143,6 +162,23 @@ def update_profiles(organization: Organization, people: list[Candidate]) -> int:
         for c in people
     ]
     _audit(organization, "user.updated", rows)
+    _log(
+        RunAction.USER_UPDATED,
+        (
+            (
+                c,
+                {
+                    "fields": {
+                        "name": [
+                            log.full_name(c.user_first_name, c.user_last_name),
+                            log.full_name(c.first_name, c.last_name),
+                        ]
+                    }
+                },
+            )
+            for c in people
+        ),
+    )
     return len(people)
 
 
@@ -209,6 +245,20 @@ def hold(
         "provisioning.held",
         [(c.email, {"kind": str(k), "reason": str(r)} | _why(why, c)) for c, k, r in changes],
     )
+    _log(
+        RunAction.HELD,
+        (
+            (
+                c,
+                {
+                    "kind": k.label,
+                    "reason": r.label,
+                    "evidence": (why or {}).get(c.person_id) or c.leaving_evidence(today),
+                },
+            )
+            for c, k, r in changes
+        ),
+    )
     # An owner whose deactivation waits for review is leaving: the other admins are asked now.
     handoff.owners_leaving(c.user_id for c, k, _ in changes if k == ChangeKind.DEACTIVATE and c.user_id)
     return len(created)
@@ -242,6 +292,24 @@ def hold_not_seen(
     )
     rows = [(email, {"kind": kind, "reason": reason, "last_seen": last_seen[pk]}) for pk, email, _ in people]
     _audit(organization, "provisioning.held", rows)
+    log.write(
+        RunAction.HELD,
+        (
+            (
+                pk,
+                "",
+                "",
+                email,
+                {
+                    "kind": kind.label,
+                    "reason": reason.label,
+                    "evidence": f"not seen at the source; last seen on {last_seen[pk]}",
+                },
+            )
+            for pk, email, _ in people
+        ),
+        run_id=run_id,
+    )
     users = Person.objects.filter(pk__any_of=[pk for pk, _, _ in people], user__isnull=False)
     handoff.owners_leaving(users.values_list("user_id", flat=True))
     return len(created)
@@ -250,4 +318,9 @@ def hold_not_seen(
 def record_kept_admins(organization: Organization, people: list[Candidate]) -> None:
     _audit(
         organization, "user.kept_last_admin", [(c.email, {"evidence": "last active admin"}) for c in people]
+    )
+    reason = "kept: the last active admin is never deactivated"
+    _log(
+        RunAction.HELD,
+        ((c, {"reason": reason, "evidence": c.leaving_evidence(timezone.localdate())}) for c in people),
     )

@@ -12,7 +12,9 @@ from django.utils.dateparse import parse_datetime
 from skillibrium.directory.models import Person, SourceIdentity
 from skillibrium.integrations.models import Integration
 
+from . import log
 from .mapping import EMPLOYMENT_TYPES
+from .models import RunAction
 
 
 def apply_employment_changes(
@@ -34,16 +36,18 @@ def apply_employment_changes(
         integration=integration, merge_id__in=latest, superseded=False
     ).select_related("person")
     people, touched = [], []
+    entries: list[log.Entry] = []
     for identity in identities:
         employment = latest[identity.merge_id]
         title = str(employment.get("job_title") or "")[:255]
         kind = employment.get("employment_type")
         employment_type = kind if kind in EMPLOYMENT_TYPES else ""
         person = identity.person
-        if person.source_category == integration.category and (person.title, person.employment_type) != (
-            title,
-            employment_type,
-        ):
+        before = (person.title, person.employment_type)
+        if person.source_category == integration.category and before != (title, employment_type):
+            fields = log.changed_fields(["title", "employment_type"], before, (title, employment_type))
+            name = log.full_name(person.first_name, person.last_name)
+            entries.append((person.pk, identity.merge_id, name, person.work_email, {"fields": fields}))
             person.title, person.employment_type = title, employment_type
             people.append(person)
             identity.seen_in_run = run_id
@@ -51,6 +55,7 @@ def apply_employment_changes(
     with transaction.atomic():
         Person.objects.bulk_update(people, ["title", "employment_type", "updated_at"])
         SourceIdentity.objects.bulk_update(touched, ["seen_in_run"])
+        log.write(RunAction.UPDATED, entries, run_id=run_id)
     return [p.pk for p in people]
 
 

@@ -19,9 +19,9 @@ from skillibrium.provisioning.apply import Changes, provision_organization, revi
 from skillibrium.provisioning.profiles import held_profiles
 from skillibrium.provisioning.streaming import Streaming
 
-from . import reconcile
+from . import log, reconcile
 from .merge_status import check_connection, merge_sync_in_progress_since, next_watermark
-from .models import RunStatus, SyncRun
+from .models import RunAction, RunStatus, SyncRun
 from .read import Progress, read_records
 from .resolve import resolve_references
 
@@ -77,7 +77,10 @@ def _close_interrupted_runs(integration: Integration) -> None:
 def _run(integration: Integration, trigger: Trigger, progress: Progress | None = None) -> SyncRun:
     """A run that crashes records its own error and traceback, so that nobody has to guess what stopped it."""
     run = SyncRun.objects.create(
-        integration=integration, trigger=trigger, modified_after=integration.sync_watermark
+        integration=integration,
+        trigger=trigger,
+        modified_after=integration.sync_watermark,
+        started_by_id=integration.sync_requested_by_id,
     )
     try:
         with recording_run(run.pk):
@@ -122,7 +125,8 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
                 hold=held,
             )
             if run.created or run.updated:
-                resolve_references(integration, hold_profiles=held, run_id=run.pk)
+                with run.timing("upsert"):
+                    resolve_references(integration, hold_profiles=held, run_id=run.pk)
             run.held = held_profiles(run.pk) if held else 0
         except MergeError as error:
             run.requests, run.rate_limited = client.requests, client.rate_limited
@@ -140,8 +144,11 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
         integration.rekey_from_account = ""
         integration.save(update_fields=["rekey_from_account"])
     if full_read:
-        reconcile.sweep_run(integration, run)
-    full_pass = health.record_success(integration, watermark=next_watermark(newest, ceiling)) or full_read
+        with run.timing("deactivate"):
+            reconcile.sweep_run(integration, run)
+    with run.timing("record"):
+        watermark = next_watermark(newest, ceiling)
+        full_pass = health.record_success(integration, watermark=watermark) or full_read
     if gated:
         # Not even if the review is confirmed meanwhile: the confirmation's own pass provisions everyone, with
         # invitations as the admin chose them.
@@ -149,13 +156,14 @@ def _sync(integration: Integration, run: SyncRun, progress: Progress | None) -> 
             first_sync.store_summary(integration)
         run.warnings.append("Nothing was provisioned: the first sync waits for an admin's review.")
         return run.finish(RunStatus.SUCCEEDED)
-    _provision(
-        integration,
-        run,
-        full_pass=full_pass,
-        hold_for_review=hold_for_review,
-        streamed=streaming.changes if streaming else None,
-    )
+    with run.timing("deactivate"):
+        _provision(
+            integration,
+            run,
+            full_pass=full_pass,
+            hold_for_review=hold_for_review,
+            streamed=streaming.changes if streaming else None,
+        )
     integration.break_considered()
     return run.finish(RunStatus.SUCCEEDED)
 
@@ -189,6 +197,11 @@ def _provision(
     run.held += changes.held
     for email, error in changes.failed:
         run.skip({"id": email}, error)
+    log.write(
+        RunAction.SKIPPED,
+        ((None, "", "", email, {"error": str(error)[:300]}) for email, error in changes.failed),
+        run_id=run.pk,
+    )
     run.warnings += [
         f"{email} is the last active admin and was not deactivated." for email in changes.kept_last_admin
     ]

@@ -1,3 +1,6 @@
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Self
 
 from django.db import models
@@ -27,12 +30,27 @@ PROGRESS_FIELDS = (
     "held",
 )
 
+# What a run spends its time on, in order: reading pages from Merge, mapping them to directory rows, writing
+# them, provisioning the people they wrote, the end-of-run pass (deactivations, holds, the sweep), recording.
+PHASES = {
+    "fetch": "Fetch from Merge",
+    "map": "Map records",
+    "upsert": "Write the directory",
+    "provision": "Provision users",
+    "deactivate": "Deactivate and hold",
+    "record": "Record the outcome",
+}
+
 
 class SyncRun(models.Model):
     """One sync of one integration: what triggered it, what it fetched and changed, and how it ended."""
 
     integration = models.ForeignKey("integrations.Integration", on_delete=models.CASCADE, related_name="runs")
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    # Who asked for it (Sync now, a relink, a connection); none for the schedule, a webhook, the CLI.
+    started_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -48,6 +66,8 @@ class SyncRun(models.Model):
     deactivated = models.PositiveIntegerField(default=0)
     held = models.PositiveIntegerField(default=0, help_text="deactivations held for review")
     record_errors = models.JSONField(default=list, blank=True)
+    # Seconds spent in each phase (PHASES); fetching overlaps the writes, so they need not add up.
+    phases = models.JSONField(default=dict, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     # A run stopped by an unexpected error records where, for support: never the next run's guess.
@@ -92,6 +112,15 @@ class SyncRun(models.Model):
         else of the row (its status, warnings) is written back from memory."""
         SyncRun.objects.filter(pk=self.pk).update(**{name: getattr(self, name) for name in PROGRESS_FIELDS})
 
+    @contextmanager
+    def timing(self, phase: str) -> Iterator[None]:
+        """Adds the time spent inside the block to the phase: two clock reads, whatever the block does."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[phase] = round(self.phases.get(phase, 0) + time.perf_counter() - start, 3)
+
     def skip(self, record: Any, error: Exception) -> None:
         self.skipped += 1
         if len(self.record_errors) < 100:
@@ -102,3 +131,41 @@ class SyncRun(models.Model):
         self.status, self.error, self.finished_at = status, error, timezone.now()
         self.save()
         return self
+
+
+class RunAction(models.TextChoices):
+    CREATED = "created", "Added to the directory"
+    UPDATED = "updated", "Record changed"
+    PROVISIONED = "provisioned", "User created"
+    REACTIVATED = "reactivated", "User reactivated"
+    USER_UPDATED = "user_updated", "User's name or email changed"
+    DEACTIVATED = "deactivated", "User deactivated"
+    HELD = "held", "Held for review"
+    SKIPPED = "skipped", "Skipped"
+
+
+class RunEntry(models.Model):
+    """What a run did to one person, and why: the run detail's per-person log, written a batch at a time."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    person = models.ForeignKey(
+        "directory.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="run_entries"
+    )
+    source_id = models.CharField(max_length=64, blank=True)  # Merge's id of the record, when it came from one
+    # As the run saw them: searched without a join, and kept when the person is gone.
+    name = models.CharField(max_length=300, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=16, choices=RunAction.choices)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "run entries"
+        # The run detail pages through one run's entries by id, all of them or those of one action.
+        indexes = [
+            models.Index(fields=["run", "id"], name="run_entry_by_run"),
+            models.Index(fields=["run", "action", "id"], name="run_entry_by_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.name or self.email or self.source_id}"

@@ -2,7 +2,8 @@
 seen on a full read, then the employment changes an incremental read of employees does not show."""
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,9 +15,9 @@ from skillibrium.integrations.models import Integration
 from skillibrium.merge_client import BadRecord, MergeClient
 from skillibrium.provisioning.streaming import Streaming
 
-from . import mapping, reconcile
+from . import log, mapping, reconcile
 from .employments import apply_employment_changes, newest_stamp
-from .models import SyncRun
+from .models import RunAction, SyncRun
 from .prefetch import Prefetched
 from .resolve import Groups, group_names, refresh_groups
 from .upsert import upsert_page
@@ -53,6 +54,7 @@ def read_records(
     statistics = StatisticsAsTablesGrow(Person, SourceIdentity)
     rows: dict[str, mapping.Mapped] = {}  # a few pages, written together: fewer, larger statements
     unusable: list[str] = []  # ids of records that could not be mapped: at the source all the same
+    skipped: list[log.Entry] = []  # those records, for the run's log
     watch_returns = reconcile.anyone_not_seen(integration.organization_id)
     names: Groups | None = None
 
@@ -64,23 +66,29 @@ def read_records(
             names = group_names(integration)
         with batch_transaction():
             users_for = provision.users_for_new_people if provision else None
-            result = upsert_page(
-                integration,
-                list(rows.values()),
-                run_id=run.pk,
-                names=names,
-                users_for=users_for,
-                hold_profiles=hold,
-            )
-            unchanged = result.unchanged_identities
-            if full_read:
-                reconcile.mark_seen(integration, identity_ids=unchanged, merge_ids=unusable, run_id=run.pk)
-            if watch_returns:
-                reconcile.seen_again(integration, person_ids=result.people, identity_ids=unchanged)
+            with run.timing("upsert"):
+                result = upsert_page(
+                    integration,
+                    list(rows.values()),
+                    run_id=run.pk,
+                    names=names,
+                    users_for=users_for,
+                    hold_profiles=hold,
+                )
+                log.write(RunAction.SKIPPED, skipped, run_id=run.pk)
+                unchanged = result.unchanged_identities
+                if full_read:
+                    reconcile.mark_seen(
+                        integration, identity_ids=unchanged, merge_ids=unusable, run_id=run.pk
+                    )
+                if watch_returns:
+                    reconcile.seen_again(integration, person_ids=result.people, identity_ids=unchanged)
             if provision:
-                provision(result.people)
+                with run.timing("provision"):
+                    provision(result.people)
         rows.clear()
         unusable.clear()
+        skipped.clear()
         run.created += result.created
         run.updated += result.updated
         run.unchanged += result.unchanged
@@ -89,12 +97,13 @@ def read_records(
             integration.extend_sync_lease(settings.SYNC_LEASE_SECONDS)
         _batch_written(run, client, provision, progress)
 
-    pages = Prefetched(mapped_pages(client.pages(path, params), to_mapped), depth=WRITE_BATCH // 100)
+    pages = Prefetched(mapped_pages(client.pages(path, params), to_mapped, run=run), depth=WRITE_BATCH // 100)
     unknown: dict[str, int] = {}  # employment statuses the product does not know -> how many records
-    for page in pages:
+    for page in _waited_for(pages, run):
         run.pages += 1
         for record, error in page.rejected:
             run.skip(record, error)
+            skipped.append(_skipped(record, error))
             if isinstance(record, dict) and record.get("id"):
                 unusable.append(str(record["id"]))
         for mapped in page.rows:
@@ -108,7 +117,7 @@ def read_records(
         # each page as it arrives, so that little is left to do once the last one is in.
         if len(rows) >= WRITE_BATCH or (rows and not pages.ready):
             write()
-    if rows or unusable:
+    if rows or unusable or skipped:
         write()
     run.warnings += [
         f"Employment status {status!r} is unknown to Skillibrium ({count} records): treated as not active, "
@@ -133,6 +142,24 @@ def _batch_written(
         progress(run)
 
 
+def _waited_for[T](pages: Iterable[T], run: SyncRun) -> Iterator[T]:
+    """The pages, with the time spent waiting for each counted as fetching (what the writes did not hide)."""
+    pending = iter(pages)
+    while True:
+        with run.timing("fetch"):
+            page = next(pending, None)
+        if page is None:
+            return
+        yield page
+
+
+def _skipped(record: mapping.Record, error: Exception) -> log.Entry:
+    fields = record if isinstance(record, dict) else {}
+    name = log.full_name(str(fields.get("first_name") or ""), str(fields.get("last_name") or ""))
+    email = str(fields.get("work_email") or fields.get("email") or "")
+    return (None, str(fields.get("id") or ""), name, email, {"error": str(error)[:300]})
+
+
 @dataclass
 class _MappedPage:
     rows: list[mapping.Mapped]
@@ -140,16 +167,23 @@ class _MappedPage:
 
 
 def mapped_pages(
-    pages: Iterator[list[mapping.Record]], to_mapped: Callable[[mapping.Record], mapping.Mapped]
+    pages: Iterator[list[mapping.Record]],
+    to_mapped: Callable[[mapping.Record], mapping.Mapped],
+    *,
+    run: SyncRun | None = None,
 ) -> Iterator[_MappedPage]:
-    """Pages as directory rows, mapped in the fetching thread: while a batch is written, not after."""
+    """Pages as directory rows, mapped in the fetching thread: while a batch is written, not after. `run`:
+    the run whose time mapping is counted."""
     for page in pages:
         mapped = _MappedPage([], [])
+        start = time.perf_counter()
         for record in page:
             try:
                 mapped.rows.append(to_mapped(record))
             except (BadRecord, KeyError, TypeError, ValueError) as error:
                 mapped.rejected.append((record, error))
+        if run is not None:
+            run.phases["map"] = round(run.phases.get("map", 0) + time.perf_counter() - start, 3)
         yield mapped
 
 

@@ -15,7 +15,9 @@ from skillibrium.integrations.choices import Category
 from skillibrium.integrations.models import Integration
 from skillibrium.provisioning.profiles import hold_profile_changes
 
+from . import log
 from .mapping import PERSON_FIELDS, Mapped
+from .models import RunAction
 from .resolve import NAMED, Groups, named
 
 IDENTITY_FIELDS = [
@@ -170,7 +172,9 @@ def upsert_page(
     with transaction.atomic():
         if hold_profiles:
             people = hold_profile_changes(integration.organization_id, columns.fields, people, run_id=run_id)
+        changes = _ChangeLog.read(columns.fields, people)
         update_rows(Person, [*columns.fields, "updated_at"], people)
+        changes.write(integration, changed, known, run_id=run_id)
         update_rows(SourceIdentity, IDENTITY_FIELDS, identities)
         result.created, attached = _attach_fresh(
             integration,
@@ -188,6 +192,41 @@ def upsert_page(
 
 
 @dataclass(frozen=True, slots=True)
+class _ChangeLog:
+    """What a page changes on people, field by field (old -> new), for the run's log: the values before the
+    write, read in one query for the people whose record changed (none when nothing did)."""
+
+    fields: list[str]
+    before: dict[int, tuple[Any, ...]]
+    after: dict[int, tuple[Any, ...]]
+
+    @classmethod
+    def read(cls, fields: list[str], people: list[tuple[Any, ...]]) -> "_ChangeLog":
+        after = {row[0]: tuple(row[1 : len(fields) + 1]) for row in people}
+        names = ["manager_id" if name == "manager" else name for name in fields]
+        found = Person.objects.filter(pk__any_of=list(after)).values_list("pk", *names) if after else []
+        return cls(fields, {pk: tuple(values) for pk, *values in found}, after)
+
+    def write(
+        self, integration: Integration, changed: list[Mapped], known: dict[str, _Known], *, run_id: int
+    ) -> None:
+        entries: list[log.Entry] = []
+        for row in changed:
+            person_id, values = known[row.merge_id].person_id, row.person
+            details: dict[str, Any]
+            if person_id in self.after and person_id in self.before:
+                details = {
+                    "fields": log.changed_fields(self.fields, self.before[person_id], self.after[person_id])
+                }
+            else:
+                source = integration.category.upper()
+                details = {"note": f"not written: their values come from another {source} record or source"}
+            name = log.full_name(values["first_name"], values["last_name"])
+            entries.append((person_id, row.merge_id, name, values["work_email"], details))
+        log.write(RunAction.UPDATED, entries, run_id=run_id)
+
+
+@dataclass(frozen=True, slots=True)
 class _SameEmail:
     person_id: int
     source_category: str
@@ -198,6 +237,10 @@ class _SameEmail:
         """A new record of this source is the same human come back (a rehire under a new id) when it has
         their name too: an address handed on to a new hire never brings them the former holder's account."""
         return _name_of(row.person["first_name"], row.person["last_name"]) == self.name
+
+
+def _full_name(row: Mapped) -> str:
+    return log.full_name(row.person["first_name"], row.person["last_name"])
 
 
 def _name_of(first: str, last: str) -> tuple[str, str]:
@@ -256,6 +299,7 @@ def _attach_fresh(
     authoritative = integration.category == Category.HRIS
     owners: list[int | None] = []
     new_people, taken_over, rehired = [], [], []
+    joined: list[log.Entry] = []
     now = timezone.now()
     for row in rows:
         email = row.person["work_email"]
@@ -270,6 +314,8 @@ def _attach_fresh(
             same_email[email] = _SameEmail(match.person_id, integration.category, True, match.name)
             if former_here:
                 rehired.append((match.person_id, row.merge_id))
+            note = "rehired under a new id" if former_here else f"now from the {integration.category.upper()}"
+            joined.append((match.person_id, row.merge_id, _full_name(row), email, {"note": note}))
         owners.append(match.person_id)
     users: dict[int, int | None] = {}
     if users_for is not None and new_people:
@@ -288,6 +334,23 @@ def _attach_fresh(
     created = iter(created_ids)
     people = [owner if owner is not None else next(created) for owner in owners]
     provisioned = {created_ids[i] for i in users}
+    with_user = {created_ids[i] for i, user in users.items() if user is not None}
+    log.write(
+        RunAction.CREATED,
+        (
+            (
+                person,
+                row.merge_id,
+                _full_name(row),
+                row.person["work_email"],
+                {"user": "created"} if person in with_user else {},
+            )
+            for row, person, owner in zip(rows, people, owners, strict=True)
+            if owner is None
+        ),
+        run_id=run_id,
+    )
+    log.write(RunAction.UPDATED, joined, run_id=run_id)
     insert_rows(
         SourceIdentity,
         ["integration", "person", "merge_id", *IDENTITY_FIELDS],
