@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from skillibrium.accounts.models import Membership
 from skillibrium.core.models import AuditEntry
@@ -28,6 +29,7 @@ def _entries(membership: Membership, request: HttpRequest) -> QuerySet[AuditEntr
 def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
     entries = _entries(membership, request)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    _link_runs(membership, list(page))
     actions = AuditEntry.objects.filter(organization=membership.organization).values_list("action", flat=True)
     return render(
         request,
@@ -40,6 +42,19 @@ def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
             "filters": request.GET,
         },
     )
+
+
+def _link_runs(membership: Membership, entries: list[AuditEntry]) -> None:
+    """Each entry a sync run made links to that run's page: one query for the page's runs."""
+    from skillibrium.sync.models import SyncRun
+
+    wanted = {e.run_id for e in entries if e.run_id}
+    runs = SyncRun.objects.filter(pk__in=wanted, integration__organization=membership.organization)
+    integration_of = dict(runs.values_list("pk", "integration_id")) if wanted else {}
+    for entry in entries:
+        integration = integration_of.get(entry.run_id or 0)
+        url = reverse("integrations:run_detail", args=[integration, entry.run_id]) if integration else ""
+        setattr(entry, "run_url", url)  # noqa: B010 - shown beside the entry, never saved
 
 
 class _Echo:
