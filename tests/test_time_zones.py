@@ -38,13 +38,14 @@ def org_in(zone: str) -> Organization:
 def test_the_edit_page_shows_times_in_the_organizations_zone_with_its_label() -> None:
     integration = make_integration(org_in("Europe/Berlin"))
     Integration.objects.filter(pk=integration.pk).update(last_successful_sync_at=WINTER)
-    SyncRun.objects.create(integration=integration, trigger="schedule", started_at=SUMMER)
+    run = SyncRun.objects.create(integration=integration, trigger="schedule", started_at=SUMMER)
     admin = signed_in(make_user(integration.organization, role=Role.ADMIN))
 
     page = admin.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
 
     assert "<dd>Jan. 15, 2026, 2:05 p.m. CET</dd>" in page  # last successful sync, UTC+1 in winter
-    assert "<td>July 1, 2026, 12:30 p.m. CEST</td>" in page  # the run, UTC+2 in summer
+    run_url = reverse("integrations:run_detail", args=[integration.pk, run.pk])
+    assert f'<td><a href="{run_url}">July 1, 2026, 12:30 p.m. CEST</a></td>' in page  # UTC+2 in summer
     assert "1:05 p.m." not in page and "10:30 a.m." not in page
     assert "Times in Europe/Berlin" in page
 
