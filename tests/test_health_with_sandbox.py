@@ -102,10 +102,41 @@ def test_merge_outage_heals_by_itself_without_email(sandbox: Sandbox, settings) 
     assert (integration.health, integration.cause) == (Health.DEGRADED, Cause.MERGE_OUTAGE)
     assert integration.next_sync_at > timezone.now() + dt.timedelta(seconds=30)
     assert poll.merge_down and PlatformIncident.current() is not None
-    assert monitor.poll_linked_accounts().to_sync == [integration.pk]
+    assert monitor.poll_linked_accounts().checked == 1  # Merge's first answer ended the outage
     assert PlatformIncident.current() is None
+    integration.refresh_from_db()
+    assert integration.sync_queued == Trigger.SCHEDULE  # the connection it degraded syncs at once
     assert sync(integration).status == RunStatus.SUCCEEDED and integration.health == Health.HEALTHY
     assert sent_mail() == []
+
+
+def test_an_outage_ends_with_merges_first_answer_not_the_next_poll(sandbox: Sandbox, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.MERGE_RETRY_ATTEMPTS = 1
+    integration, _, _ = linked(sandbox)
+    sandbox.control("POST", "outage", mode="503")
+    try:
+        assert sync(integration).status == RunStatus.FAILED
+        assert monitor.poll_linked_accounts().merge_down
+        assert not monitor.watch_outage()  # still down: the incident stays open
+    finally:
+        sandbox.control("DELETE", "outage")
+    assert PlatformIncident.current() is not None
+    assert sync(integration).status == RunStatus.SUCCEEDED  # any request Merge answers ends it
+    assert PlatformIncident.current() is None and integration.health == Health.HEALTHY
+
+
+def test_the_outage_watch_asks_merge_once_the_outage_is_over(sandbox: Sandbox, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.MERGE_RETRY_ATTEMPTS = 1
+    integration, _, _ = linked(sandbox)
+    sandbox.control("POST", "outage", mode="503")
+    try:
+        sync(integration)
+        monitor.poll_linked_accounts()
+    finally:
+        sandbox.control("DELETE", "outage")
+    assert monitor.watch_outage() and PlatformIncident.current() is None
+    integration.refresh_from_db()
+    assert integration.sync_queued == Trigger.SCHEDULE
 
 
 def test_provider_offline_syncs_but_deactivates_no_one_until_it_is_back(sandbox: Sandbox) -> None:

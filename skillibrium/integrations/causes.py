@@ -47,7 +47,8 @@ EXPLANATIONS: dict[Cause, Explanation] = {
     Cause.MERGE_OUTAGE: Explanation(
         "Merge.dev, the service that connects Skillibrium to your provider, is not answering.",
         "Your directory stays as it was at the last successful sync; no one is deactivated meanwhile.",
-        "No action is needed: Skillibrium retries automatically and catches up once Merge.dev is back.",
+        "Nothing you do can help until Merge.dev answers again, relinking included: Skillibrium retries "
+        "automatically and catches up once Merge.dev is back.",
     ),
     Cause.PROVIDER_OUTAGE: Explanation(
         "Your provider is not answering Merge.dev right now.",

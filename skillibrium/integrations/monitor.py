@@ -62,12 +62,31 @@ def poll_linked_accounts() -> PollResult:
         for integration in recovered:
             if mark_relinked(integration=integration, detected_by="poll"):
                 result.relinked_elsewhere.append(integration.pk)
-    if health.close_platform_incident():
-        outage = Integration.objects.filter(health=Health.DEGRADED, cause=Cause.MERGE_OUTAGE)
-        result.to_sync += list(outage.values_list("pk", flat=True))
     for integration in Integration.objects.filter(pk__in=result.to_sync):
         request_sync(integration, Trigger.SCHEDULE)
     return result
+
+
+def merge_answers_again() -> list[int]:
+    """Merge answered a request: an outage ends then, not at the next poll, and the connections it degraded
+    sync at once (those syncing now go on). Returns the integrations asked to sync."""
+    if not health.close_platform_incident():
+        return []
+    outage = Integration.objects.filter(health=Health.DEGRADED, cause=Cause.MERGE_OUTAGE)
+    waiting = list(outage.exclude(sync_lease_until__gte=timezone.now()))
+    for integration in waiting:
+        request_sync(integration, Trigger.SCHEDULE)
+    return [i.pk for i in waiting]
+
+
+def watch_outage() -> bool:
+    """While an outage is open, one cheap question to Merge: its first answer ends the outage (through
+    merge_answers_again, at the client). Returns whether Merge is answering."""
+    if PlatformIncident.current(IncidentKind.MERGE_OUTAGE) is None:
+        return True
+    with MergeClient(category=Category.HRIS) as client:
+        client.api_key_works()
+    return PlatformIncident.current(IncidentKind.MERGE_OUTAGE) is None
 
 
 def _api_key_works_again() -> bool:

@@ -22,6 +22,7 @@ from skillibrium.merge_client import (
 )
 
 from . import health
+from . import issues as open_issues
 from .causes import classify, explain
 from .choices import Category, Cause, Health
 from .models import Integration, PlatformIncident, client_for
@@ -217,6 +218,4 @@ def _sample_said(integration: Integration, found: _Findings) -> str:
 
 def _remember_issues(integration: Integration, issues: list[dict[str, Any]]) -> None:
     """The issues that name the cause, shown on the Edit page as a sync would show them."""
-    keys = ("id", "error_description", "first_incident_time", "last_incident_time")
-    integration.merge_issues = [{k: issue.get(k) for k in keys} for issue in issues]
-    integration.save(update_fields=["merge_issues"])
+    open_issues.remember(integration, issues)

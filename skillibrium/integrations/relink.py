@@ -17,7 +17,8 @@ from skillibrium.core.models import record
 from skillibrium.directory.models import DirectoryGroup, SourceIdentity
 from skillibrium.merge_client import LinkedAccountToken, MergeClient
 
-from .choices import Cause, Health, ReviewState, Trigger
+from . import issues as open_issues
+from .choices import Cause, Health, IncidentKind, ReviewState, Trigger
 from .delegation import complete_delegations
 from .disconnect import delete_at_merge
 from .models import Integration, PlatformIncident
@@ -107,6 +108,20 @@ def mark_relinked(
     return moved
 
 
+MERGE_DOWN = (
+    "Merge.dev is not answering right now, so relinking cannot help yet: Merge Link would not open. "
+    "Skillibrium retries by itself; relink once Merge.dev answers again (this page says so)."
+)
+
+
+def waits_for_merge(integration: Integration) -> bool:
+    """While Merge is not answering (the fleet's outage, or this connection's last sync met one), a relink
+    can only fail: it is offered again once Merge answers."""
+    if integration.cause == Cause.MERGE_OUTAGE:
+        return True
+    return PlatformIncident.current(IncidentKind.MERGE_OUTAGE) is not None
+
+
 def _awaits_relink(integration: Integration) -> bool:
     """A relink moves an integration that is broken or unwell; one catching up already has been moved, and a
     healthy one has either caught up already (the webhook's catch-up finished before the admin's relink came
@@ -166,6 +181,8 @@ def complete_relink(*, integration: Integration, public_token: str, membership: 
             same_account=same_account,
             previous_account=previous_account,
         )
+    # A relink resolves every issue at Merge: the page the admin lands on lists only those still open.
+    open_issues.refresh(integration)
     return RelinkOutcome(integration, same_account)
 
 

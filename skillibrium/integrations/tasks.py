@@ -4,13 +4,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crontask import cron
 from django.tasks import task
 
-from .monitor import poll_linked_accounts
+from .monitor import poll_linked_accounts, watch_outage
 
 
 @cron(IntervalTrigger(minutes=5))
 @task
 def poll_merge_status() -> int:
     return poll_linked_accounts().checked
+
+
+@cron(IntervalTrigger(seconds=20))
+@task
+def watch_merge_outage() -> bool:
+    return watch_outage()
 
 
 @cron(IntervalTrigger(hours=1))

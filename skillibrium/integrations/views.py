@@ -152,6 +152,8 @@ def edit_context(integration: Integration, section: str) -> dict[str, Any]:
         "replacement": switch.replacement_of(integration),
         "can_replace": switch.can_replace(integration),
         **at_a_glance(integration),
+        "waits_for_merge": relink.waits_for_merge(integration),
+        "merge_down": relink.MERGE_DOWN,
     }
 
 
@@ -166,6 +168,8 @@ def relink_start(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             {"error": f"{integration.provider_name} was disconnected. Connect it again from {where}."},
             status=409,
         )
+    if relink.waits_for_merge(integration):
+        return JsonResponse({"error": relink.MERGE_DOWN}, status=503)
     try:
         token = relink.start_link(
             organization=membership.organization,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from skillibrium.merge_client import MergeError
 
+from . import issues as open_issues
 from .choices import Cause, Health, Trigger
 from .models import Integration, WebhookDelivery
 from .monitor import is_complete_at_merge
@@ -56,6 +57,8 @@ def receive(request: HttpRequest) -> HttpResponse:
     integration = Integration.objects.filter(merge_account_id=account_id).first()
     if integration is None:
         return JsonResponse({"detail": "Unknown linked account; ignored."})
+    if event == "Issue.resolved" and isinstance(payload.get("data"), dict):
+        open_issues.forget(integration, str(payload["data"].get("id")))
     handle_event(integration, event)
     return JsonResponse({"detail": "Accepted."})
 

@@ -1,4 +1,4 @@
-from .client import AccountDetails, LinkedAccountToken, MergeClient, when_api_key_refused
+from .client import AccountDetails, LinkedAccountToken, MergeClient, when_api_key_refused, when_merge_answers
 from .errors import (
     AccountGone,
     BackingOff,
@@ -23,4 +23,5 @@ __all__ = [
     "RelinkNeeded",
     "Transient",
     "when_api_key_refused",
+    "when_merge_answers",
 ]

@@ -16,13 +16,21 @@ from .pacing import RateLimiter, with_retries
 
 type JSON = dict[str, Any]
 type KeyRefused = Callable[[str], object]
+type Answered = Callable[[], object]
 _on_key_refused: list[KeyRefused] = []
+_on_answer: list[Answered] = []
 
 
 def when_api_key_refused(callback: KeyRefused) -> None:
     """The integrations app hands over how to open the platform incident: wherever Merge refuses our key (a
     sync, the fleet poll, an admin's click), it opens right here, and this seam must not import that app."""
     _on_key_refused[:] = [callback]
+
+
+def when_merge_answers(callback: Answered) -> None:
+    """The integrations app hands over how to end an outage: any answer from Merge ends it at once, not the
+    next fleet poll. Called once per client, on its first answer."""
+    _on_answer[:] = [callback]
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class MergeClient:
             headers["X-Account-Token"] = account_token
         self.requests = 0
         self.rate_limited = 0
+        self.answered = False
         self.limiter = RateLimiter(settings.MERGE_RATE_LIMIT_PER_MINUTE)
         self.attempts = settings.MERGE_RETRY_ATTEMPTS
         self._http = httpx.Client(
@@ -147,7 +156,8 @@ class MergeClient:
 
     def ongoing_issues(self, linked_account_id: str) -> list[JSON]:
         params = {"linked_account_id": linked_account_id, "status": "ONGOING"}
-        return [issue for page in self.pages("issues", params) for issue in page]
+        found = (issue for page in self.pages("issues", params) for issue in page)
+        return [issue for issue in found if issue.get("status", "ONGOING") == "ONGOING"]
 
     def pages(self, path: str, params: Mapping[str, str]) -> Iterator[list[JSON]]:
         """Yield each page's results, following Merge's opaque cursors until `next` is null."""
@@ -206,6 +216,10 @@ class MergeClient:
             raise Transient(f"Merge could not be reached ({type(exc).__name__}).") from None
         if response.status_code >= 400 and response.status_code != 429:
             budget.record(response.status_code)
+        if response.status_code < 500 and response.status_code != 408 and not self.answered:
+            self.answered = True
+            for callback in _on_answer:
+                callback()
         if response.status_code == 429:
             self.rate_limited += 1
             self.limiter.pause(_retry_after(response))

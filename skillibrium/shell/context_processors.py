@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from skillibrium.accounts.models import Membership
+from skillibrium.integrations.choices import Category, IncidentKind
 from skillibrium.integrations.models import Integration, PlatformIncident
 from skillibrium.provisioning.models import HeldChange
 
@@ -22,10 +23,16 @@ def skillibrium(request: HttpRequest) -> dict[str, Any]:
         context["membership"] = membership
         if membership is not None and membership.is_admin:
             integrations = Integration.objects.for_org(membership.organization)
-            context["attention"] = list(integrations.needing_action())
+            attention = list(integrations.needing_action())
+            context["attention"] = attention
+            # Each dot leads to where its integration is listed: My Org to HRIS Settings (an HRIS only),
+            # Settings to Company Integrations (every integration, a CRM's only home).
+            context["attention_hris"] = any(i.category == Category.HRIS for i in attention)
             context["rotation_due"] = [i for i in integrations if i.password_expiry_is_near]
             context["held_pending"] = HeldChange.objects.filter(
                 organization=membership.organization, status="pending"
             ).count()
-            context["platform_incident"] = PlatformIncident.current()
+            incident = PlatformIncident.current()
+            context["platform_incident"] = incident
+            context["merge_outage"] = incident is not None and incident.kind == IncidentKind.MERGE_OUTAGE
     return context

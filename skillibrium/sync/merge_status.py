@@ -6,6 +6,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from skillibrium.integrations import issues as open_issues
 from skillibrium.integrations.causes import classify
 from skillibrium.integrations.choices import Cause
 from skillibrium.integrations.models import Integration
@@ -23,13 +24,7 @@ def check_connection(client: MergeClient, integration: Integration) -> tuple[Cau
     needs_relink = details.status == "RELINK_NEEDED"
     issues = _still_failing(client, integration, client.ongoing_issues(integration.merge_account_id))
     texts = [str(issue.get("error_description") or "") for issue in issues]
-    seen = [
-        {k: issue.get(k) for k in ("id", "error_description", "first_incident_time", "last_incident_time")}
-        for issue in issues
-    ]
-    if seen != integration.merge_issues:
-        integration.merge_issues = seen
-        integration.save(update_fields=["merge_issues"])
+    open_issues.remember(integration, issues)
     detail = "; ".join(t for t in [*texts, details.status_detail] if t)
     if needs_relink:
         raise RelinkNeeded(detail or "Relink needed")
