@@ -33,6 +33,9 @@ class RuntimeConfig:
     webhook_key: str = "sandbox-webhook-key"
     webhook_events: list[str] | None = None
     sync_interval: float = 60.0
+    # How long Merge's read of a provider takes once started (real Merge: minutes for a large tenant); its
+    # sync status says SYNCING meanwhile and the new data appears at the end.
+    sync_duration: float = 0.0
     webhook_timeout: float = 30.0
     webhook_retry_delay: float = 2.0
     # Merge's deletion detection is an add-on: without it a record deleted at the provider simply drops out
@@ -82,7 +85,7 @@ def _coerce(key: str, value: Any) -> Any:
         if value is None or value == "":
             return []
         return [value] if isinstance(value, str) else [str(v) for v in value]
-    if key in {"sync_interval", "webhook_timeout", "webhook_retry_delay"}:
+    if key in {"sync_interval", "sync_duration", "webhook_timeout", "webhook_retry_delay"}:
         number = float(value)
         if number < 0:
             raise ValueError(f"{key} must not be negative")

@@ -7,8 +7,10 @@ from django.urls import reverse
 from skillibrium.accounts.models import Role
 from skillibrium.integrations import health
 from skillibrium.integrations import issues as open_issues
-from skillibrium.integrations.choices import Category, Health
+from skillibrium.integrations.choices import Category, Health, Trigger
 from skillibrium.integrations.models import Integration
+from skillibrium.sync.models import RunStatus, SyncRun
+from skillibrium.sync.recent import QuietSpell, recent_rows
 
 from .factories import make_integration, make_org, make_user, signed_in
 
@@ -63,3 +65,36 @@ def test_an_issue_merge_resolved_leaves_the_list() -> None:
     assert [i["id"] for i in Integration.objects.get(pk=integration.pk).merge_issues] == ["i1"]
     open_issues.forget(integration, "i1")
     assert Integration.objects.get(pk=integration.pk).merge_issues == []
+
+
+def _run(integration: Integration, trigger: Trigger, **counts: object) -> SyncRun:
+    run = SyncRun.objects.create(integration=integration, trigger=trigger, **counts)  # type: ignore[misc]
+    return run.finish(RunStatus(counts.get("status", RunStatus.SUCCEEDED)))
+
+
+def test_routine_syncs_that_change_nothing_fold_into_one_row_around_the_runs_that_matter() -> None:
+    integration = make_integration(make_org())
+    _run(integration, Trigger.SCHEDULE, created=3)
+    _run(integration, Trigger.ADMIN, status=RunStatus.FAILED, error="Merge answered 503")
+    catch_up = _run(integration, Trigger.RELINK)  # a catch-up stays a row even when it finds nothing
+    quiet = [_run(integration, Trigger.WEBHOOK) for _ in range(12)]
+    _run(integration, Trigger.WEBHOOK, updated=1)
+    alone = _run(integration, Trigger.SCHEDULE)
+
+    rows = recent_rows(integration.runs.all(), limit=4)
+
+    assert rows[0] == alone and rows[1].trigger == Trigger.WEBHOOK  # type: ignore[union-attr]
+    spell = rows[2]
+    assert isinstance(spell, QuietSpell) and spell.runs == quiet[::-1] and spell.triggers == "Merge webhook"
+    assert rows[3] == catch_up and len(rows) == 4
+
+
+def test_the_edit_page_shows_a_quiet_spell_as_one_row() -> None:
+    org = make_org()
+    integration = make_integration(org)
+    for _ in range(15):
+        _run(integration, Trigger.WEBHOOK)
+    page = signed_in(make_user(org, role=Role.ADMIN)).get(reverse("integrations:edit", args=[integration.pk]))
+    html = page.content.decode()
+    assert (html.count("data-run-fold"), html.count("data-run-status")) == (1, 0)
+    assert "15 syncs, no changes" in html

@@ -80,6 +80,7 @@ class SyncEngine:
             "UPDATE linked_accounts SET sync_state = 'SYNCING', last_sync_start = ? WHERE id = ?",
             (iso(now),),
         )
+        self._stop.wait(self.config.current.sync_duration)
         tenant = get_tenant(self.store, account["tenant_id"])
         assert tenant is not None
         people.apply_due_changes(self.store, self.clock, tenant["id"])

@@ -127,8 +127,11 @@ def poll(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     context = {"integration": integration, "section": section, "on": on, "polled": True}
     context["csrf_token"] = get_token(request)  # rendered without the request: a form in them still posts
     if template == FRAGMENTS["edit"]:
-        runs = list(integration.runs.all()[:10])
-        context |= {"runs": runs, "explanation": explain(integration.cause)}
+        from skillibrium.sync.recent import recent_rows, runs_in
+
+        rows = recent_rows(integration.runs.all())
+        context |= {"runs": rows, "explanation": explain(integration.cause)}
+        runs = runs_in(rows)
     else:
         runs = list(integration.runs.all()[:SUMMARIES])
         context["degraded"] = degradation(integration)

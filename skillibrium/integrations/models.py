@@ -236,6 +236,19 @@ class Integration(models.Model):
         Integration.objects.filter(pk=self.pk, break_noted_at=self.break_noted_at).update(break_noted_at=None)
         self.break_noted_at = None
 
+    def requeue_sync(self, trigger: str) -> None:
+        """The run that took the lease gives it back unstarted and stays queued under its trigger: requests
+        meanwhile join it (and one asked while it held the lease is taken along)."""
+        with transaction.atomic():
+            rows = Integration.objects.select_for_update().filter(pk=self.pk)
+            requested = rows.values_list("sync_requested", flat=True).get()
+            rows.update(
+                sync_lease_until=None,
+                sync_requested="",
+                sync_queued=_catch_up_first(trigger, requested),
+                sync_queued_at=timezone.now(),
+            )
+
     def defer_sync(self, trigger: str) -> None:
         """A sync asked for while syncs are held fleet-wide: it is due, under its trigger, once they resume.
         A relink's catch-up keeps its name over routine triggers."""

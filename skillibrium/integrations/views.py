@@ -13,6 +13,7 @@ from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
 from skillibrium.merge_client import MergeError, Misconfigured
 from skillibrium.provisioning import first_sync
+from skillibrium.sync.recent import recent_rows, runs_in
 
 from . import handoff, relink, review, support, switch
 from .causes import explain
@@ -137,14 +138,14 @@ def edit(request: HttpRequest, membership: Membership, pk: int, section: str = "
 
 def edit_context(integration: Integration, section: str) -> dict[str, Any]:
     """The Edit page's context; actions that answer on the page itself (Test connection) render it too."""
-    runs = list(integration.runs.all()[:10])
+    runs = recent_rows(integration.runs.all())
     return {
         "integration": integration,
         "section": section,
         "section_title": SECTIONS.get(section, SECTIONS["hris"]),
         "explanation": explain(integration.cause),
         "runs": runs,
-        "live": live_of(integration, runs),
+        "live": live_of(integration, runs_in(runs)),
         "events": integration.events.all()[:10],
         "delegations": integration.delegations.select_related("created_by")[:5],
         "diagnostics": support.diagnostics(integration),

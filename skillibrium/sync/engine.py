@@ -2,6 +2,7 @@
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,10 +31,19 @@ logger = logging.getLogger(__name__)
 KEY_REJECTED = "Merge rejects Skillibrium's API key; syncs resume by themselves once it works again"
 
 
+class CatchUpWaits(Exception):
+    """The catch-up after a relink waits for Merge to read the provider again; it stays queued."""
+
+
 def sync_integration(
-    *, integration_id: int, trigger: Trigger, progress: Progress | None = None
+    *,
+    integration_id: int,
+    trigger: Trigger,
+    progress: Progress | None = None,
+    waits: Callable[[Integration], bool] | None = None,
 ) -> SyncRun | None:
-    """Run one sync unless another holds the integration's sync lease; returns None when it did not run."""
+    """Run one sync unless another holds the integration's sync lease; returns None when it did not run.
+    With `waits`, asked holding the lease (so a relink landing meanwhile is seen): raise CatchUpWaits."""
     integration = Integration.objects.select_related("organization").get(pk=integration_id)
     if not integration.can_sync and not integration.forget_queued_sync():
         # Relinked since it was read: this sync is the catch-up.
@@ -51,6 +61,9 @@ def sync_integration(
     taken = integration.take_sync_lease(settings.SYNC_LEASE_SECONDS, trigger=trigger)
     if taken is None:
         return None
+    if waits is not None and waits(Integration.objects.get(pk=integration_id)):
+        integration.requeue_sync(Trigger(taken))
+        raise CatchUpWaits
     _close_interrupted_runs(integration)
     try:
         run = _run(integration, Trigger(taken), progress)

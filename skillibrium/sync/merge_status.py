@@ -67,6 +67,15 @@ def merge_sync_in_progress_since(client: MergeClient, integration: Integration) 
     return min((s for s in starts if s), default=None)
 
 
+def reading_again(client: MergeClient, integration: Integration) -> bool:
+    """After a relink Merge reads the provider again, and has nothing new until that read is done: while it
+    is under way (SYNCING) or has not yet run since the break (its last result FAILED), a catch-up would
+    find nothing and leave what changed to a later run."""
+    models = {SOURCES[integration.category][1], "hris.Employment"}
+    statuses = [s for s in client.sync_status() if s.get("model_id") in models]
+    return any(s.get("status") == "SYNCING" or s.get("last_sync_result") == "FAILED" for s in statuses)
+
+
 def next_watermark(newest: dt.datetime | None, ceiling: dt.datetime | None) -> dt.datetime | None:
     if newest and ceiling:
         return min(newest, ceiling - dt.timedelta(seconds=1))

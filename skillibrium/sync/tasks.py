@@ -9,18 +9,46 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
-from skillibrium.integrations.choices import Trigger
-from skillibrium.integrations.models import Integration, PlatformIncident
+from skillibrium.integrations.choices import Health, Trigger
+from skillibrium.integrations.models import Integration, PlatformIncident, client_for
 from skillibrium.integrations.relink import request_sync
+from skillibrium.merge_client import MergeError
 
-from .engine import sync_integration
+from .engine import CatchUpWaits, sync_integration
+from .merge_status import reading_again
 from .preview import read_replacement
+
+# A relink's catch-up waits for Merge's own read of the provider, asking again every few seconds; past the
+# limit it runs with what Merge has.
+CATCH_UP_WAITS = dt.timedelta(minutes=10)
+CATCH_UP_LOOKS_AGAIN = dt.timedelta(seconds=5)
 
 
 @task
 def sync_linked_account(integration_id: int, trigger: str) -> int | None:
-    run = sync_integration(integration_id=integration_id, trigger=Trigger(trigger))
+    try:
+        run = sync_integration(
+            integration_id=integration_id, trigger=Trigger(trigger), waits=catch_up_waits_for_merge
+        )
+    except CatchUpWaits:
+        # Still queued (its marker stays): webhooks meanwhile join it, and it carries what they announce.
+        later = sync_linked_account.using(run_after=timezone.now() + CATCH_UP_LOOKS_AGAIN)
+        later.enqueue(integration_id, trigger)
+        return None
     return run.pk if run else None
+
+
+def catch_up_waits_for_merge(integration: Integration) -> bool:
+    """Whether the catch-up after a relink should wait: Merge is still reading the provider again."""
+    if integration.health != Health.CATCHING_UP or integration.is_paused:
+        return False
+    if integration.health_changed_at < timezone.now() - CATCH_UP_WAITS:
+        return False
+    try:
+        with client_for(integration) as client:
+            return reading_again(client, integration)
+    except MergeError:
+        return False  # the sync itself meets the error and records it
 
 
 @cron(IntervalTrigger(seconds=30))

@@ -2,6 +2,7 @@
 resolved leaves the list at the relink, and a Merge outage says relinking cannot help, refuses it, and its
 notice goes as soon as Merge answers again."""
 
+import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -101,3 +102,57 @@ def test_during_a_merge_outage_relinking_waits_and_the_notice_goes_when_merge_an
     expect(page.get_by_role("alert").filter(has_text="Workday")).to_contain_text("Fix it now")
     relink_in_merge_link(page, tenant, password)
     expect(page.get_by_role("status").filter(has_text="successfully linked")).to_be_visible()
+
+
+def test_the_catch_up_carries_what_changed_and_syncs_that_find_nothing_fold(stack: Stack, page: Page) -> None:
+    tenant = Tenant.of(stack, "hris")
+    password = stack.control("POST", f"tenants/{tenant.id}/reset-password")["password"]
+    merge_then_skillibrium_sync(stack)
+    tenant.hire(stack, "Cat", "Chup")  # hired during the break
+    runs = page.locator("#runs")
+    catch_up = runs.locator("tr[data-run-trigger=relink][data-run-status=succeeded]")
+    # Merge takes a while to read the provider again after the relink, as with a large tenant.
+    stack.control("PUT", "config", sync_duration=10)
+    try:
+        sign_in(page, stack)
+        open_edit_view(page, "hris")
+        relink_in_merge_link(page, tenant, password)
+        expect(page.get_by_role("status").filter(has_text="successfully linked")).to_be_visible()
+
+        def caught_up() -> bool:
+            page.reload()
+            return bool(catch_up.count())
+
+        stack.wait_until(caught_up, what="the catch-up sync", tables=("sync_syncrun",), every=10)
+    finally:
+        stack.control("PUT", "config", sync_duration=0)
+    expect(catch_up.locator("td").nth(4)).to_have_text("1")  # New people: the hire, in the catch-up itself
+
+    with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:
+
+        def finished() -> int | None:
+            """The HRIS's finished runs, while none is running."""
+            found = conn.execute(
+                "SELECT count(*) FILTER (WHERE r.status != 'running'),"
+                " count(*) FILTER (WHERE r.status = 'running') FROM sync_syncrun r"
+                " JOIN integrations_integration i ON i.id = r.integration_id WHERE i.category = 'hris'"
+            ).fetchone()
+            assert found is not None
+            return None if found[1] else int(found[0])
+
+        for _ in range(3):  # Merge syncs, finds nothing new, and says so by webhook: a run each
+            stack.wait_until(lambda: finished() is not None, what="the HRIS's run", tables=("sync_syncrun",))
+            before = finished() or 0
+            stack.control("POST", "sync")
+            stack.wait_until(
+                lambda before=before: (finished() or 0) > before,  # type: ignore[misc]
+                what="a webhook's sync",
+                tables=("sync_syncrun",),
+            )
+    page.reload()
+    spell = runs.locator("tr[data-run-fold]")
+    expect(spell).to_have_count(1)
+    expect(spell).to_contain_text("syncs, no changes")
+    assert int(spell.get_attribute("data-run-count") or 0) >= 3
+    expect(runs.locator("tr[data-run-trigger=webhook][data-run-status=succeeded]")).to_have_count(0)
+    expect(catch_up).to_have_count(1)
