@@ -103,6 +103,8 @@ ASGI_APPLICATION = "skillibrium.asgi.application"
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'skillibrium.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded database's folder (SKILLIBRIUM_VAR_DIR, say) may not exist yet: the first command makes it.
+    Path(str(DATABASES["default"]["NAME"])).parent.mkdir(parents=True, exist_ok=True)
     # The web server, the worker and the scheduler share the file: WAL lets readers run beside one writer.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
