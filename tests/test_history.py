@@ -244,12 +244,17 @@ def test_totals_count_the_people_of_this_connection_and_where_they_stand() -> No
     HeldChange.objects.create(
         organization=org, person=crm_only, kind="deactivate", reason="mass_deactivation"
     )
+    Integration.objects.filter(pk=integration.pk).update(next_sync_at=now + dt.timedelta(minutes=30))
 
     page = client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
     totals = dict(re.findall(r'data-total="(\w+)">(?:<a [^>]+>)?([^<]+)<', page))
     next_sync = totals.pop("next_sync")
     assert totals == {"people": "4", "active_users": "2", "pending_invitations": "1", "held_changes": "1"}
     assert next_sync.endswith(" UTC")
+
+    Integration.objects.filter(pk=integration.pk).update(next_sync_at=now - dt.timedelta(minutes=1))
+    page = client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()
+    assert 'data-total="next_sync">Due now<' in page
 
     Integration.objects.filter(pk=integration.pk).update(is_paused=True)
     page = client.get(reverse("integrations:edit", args=[integration.pk])).content.decode()

@@ -218,6 +218,7 @@ class Totals:
     pending_invitations: int
     held_changes: int
     next_sync_at: dt.datetime | None  # None when no sync is scheduled (paused, broken, disconnected)
+    due_now: bool = False  # queued, or its time has come and the scheduler is about to queue it
 
 
 def totals(integration: Integration, now: dt.datetime | None = None) -> Totals:
@@ -248,4 +249,5 @@ def totals(integration: Integration, now: dt.datetime | None = None) -> Totals:
         pending_invitations=counted["pending_invitations"],
         held_changes=held,
         next_sync_at=integration.next_sync_at if integration.can_sync else None,
+        due_now=integration.can_sync and (bool(integration.sync_queued) or integration.next_sync_at <= now),
     )
