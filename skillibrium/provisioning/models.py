@@ -88,6 +88,12 @@ class HeldChange(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The review queue pages through what waits, newest first (a mass hold is tens of thousands).
+        indexes = [
+            models.Index(
+                fields=["organization", "status", "-created_at", "-id"], name="held_org_status_newest"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "kind"],

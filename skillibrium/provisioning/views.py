@@ -1,13 +1,13 @@
 """Company Settings > Provisioning, the review queue, and the dry-run preview. Admins only."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from skillibrium.accounts.access import admin_view
 from skillibrium.accounts.models import Membership
+from skillibrium.core import keyset
 from skillibrium.core.models import record
 from skillibrium.integrations.health import for_admins
 from skillibrium.integrations.models import Integration
@@ -16,6 +16,8 @@ from skillibrium.merge_client import MergeError
 from . import review
 from .forms import PolicyForm, what_each_source_supplies
 from .models import HeldChange, HoldStatus, ProvisioningPolicy
+
+PENDING_PAGE = 100
 
 
 @admin_view
@@ -61,11 +63,19 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
         "person", "decided_by", "previous__decided_by"
     )
     pending = held.filter(status=HoldStatus.PENDING)
-    decided = Paginator(held.exclude(status=HoldStatus.PENDING), 25).get_page(request.GET.get("page"))
+    # A mass hold is tens of thousands of changes: a page at a time (keyset), counted once.
+    shown = keyset.window(pending, field="created_at", size=PENDING_PAGE, **keyset.params(request.GET))
+    decided = held.exclude(status=HoldStatus.PENDING)[:25]  # the latest; none older is linked
     return render(
         request,
         "provisioning/review.html",
-        {"pending": pending, "decided": decided, "panel": "review", "tab": "company"},
+        {
+            "pending": shown,
+            "pending_count": pending.count(),
+            "decided": decided,
+            "panel": "review",
+            "tab": "company",
+        },
     )
 
 
