@@ -3,6 +3,7 @@
     make bench                         # 100,000 employees x 3 rounds, rate limit, People page, sandbox
     make bench BENCH_ARGS=--million    # also the worker's peak RSS at 1,000,000 employees (long)
     make bench BENCH_ARGS="--rounds 1 --skip-sandbox-bench"
+    make bench BENCH_ARGS="--only ui"  # one part alone (sync, rate, pages, ui); the others' figures are kept
 
 Needs DATABASE_URL pointing at a PostgreSQL server (the Makefile passes TEST_DATABASE_URL); the bench creates
 and drops its own databases there (skillibrium_bench*) and runs its own Merge sandbox in a temporary folder.
@@ -28,6 +29,13 @@ from bench.report import carry_over, commit, machine, now, summary
 from bench.sandbox import API_KEY, Control, running_sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
+# The parts of the bench and the results.json keys each writes.
+PARTS = {
+    "sync": ("full_sync", "incremental", "memory_100k"),
+    "rate": ("rate_limited",),
+    "pages": ("directory_pages",),
+    "ui": ("ui_pages",),
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -47,6 +55,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--million", action="store_true", help="also a full sync of 1,000,000 employees")
     parser.add_argument("--people", type=int, default=100_000, help="the People page's organization")
     parser.add_argument("--skip-sandbox-bench", action="store_true")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable); results.json keeps the figures of the parts not run",
+    )
+    parser.add_argument("--audit", type=int, default=1_000_000, help="audit entries of the UI's organization")
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
 
@@ -74,26 +89,21 @@ def measure(args: argparse.Namespace, server: Server, workdir: Path) -> dict[str
         stage.env = child_env(template, url)
         try:
             migrate(stage.env)
-            say(f"linking {args.employees:,} and {args.rate_employees:,} employees (Merge's first sync)")
-            main = stage.link("main", "Bench Main", args.employees)
-            stage.link("rate", "Bench Rate", args.rate_employees)
-            remote_ids = stage.control.remote_ids(str(main.tenant["id"]))
-            changed = args.changed or max(1, args.employees // 100)
-            rounds = []
-            for number in range(args.rounds):
-                say(f"round {number + 1}/{args.rounds}: fetch only, dlt, Skillibrium, {changed:,} changes")
-                rounds.append(scenarios.full_and_incremental_round(stage, number, changed, remote_ids))
-                say(json.dumps({k: rounds[-1][k].get("seconds") for k in ("floor", "dlt", "skillibrium")}))
-            results["full_sync"] = scenarios.summarise_full(rounds, args.employees)
-            results["incremental"] = scenarios.summarise_incremental(rounds, changed)
-            peak = max(float(r["skillibrium"]["peak_rss_mb"]) for r in rounds)
-            results["memory_100k"] = {"employees": args.employees, "peak_rss_mb": peak}
-            say(f"rate-limited: {args.rate_employees:,} employees at {args.rate_per_minute}/min")
-            results["rate_limited"] = scenarios.rate_limited(
-                stage, args.rate_employees, args.rate_per_minute, args.rate_rounds
-            )
-            say(f"People page, first-sync summary and vendor-switch preview over {args.people:,} people")
-            results["directory_pages"] = scenarios.directory_pages(stage, args.people)
+            parts = set(args.only or PARTS)
+            if "sync" in parts:
+                results |= full_sync(args, stage)
+            if "rate" in parts:
+                say(f"rate-limited: {args.rate_employees:,} employees at {args.rate_per_minute}/min")
+                stage.link("rate", "Bench Rate", args.rate_employees)
+                results["rate_limited"] = scenarios.rate_limited(
+                    stage, args.rate_employees, args.rate_per_minute, args.rate_rounds
+                )
+            if "pages" in parts:
+                say(f"People page, first-sync summary and vendor-switch preview over {args.people:,} people")
+                results["directory_pages"] = scenarios.directory_pages(stage, args.people)
+            if "ui" in parts:
+                say(f"the product's pages over {args.people:,} people and {args.audit:,} audit entries")
+                results["ui_pages"] = scenarios.ui_pages(stage, args.people, args.audit)
             if args.million:
                 say("1,000,000 employees: populating, Merge's first sync, then one full sync")
                 stage.link("million", "Bench Million", 1_000_000)
@@ -102,6 +112,24 @@ def measure(args: argparse.Namespace, server: Server, workdir: Path) -> dict[str
         finally:
             server.drop(scenarios.TEMPLATE)
     return results
+
+
+def full_sync(args: argparse.Namespace, stage: scenarios.Stage) -> dict[str, Any]:
+    say(f"linking {args.employees:,} employees (Merge's first sync)")
+    main = stage.link("main", "Bench Main", args.employees)
+    remote_ids = stage.control.remote_ids(str(main.tenant["id"]))
+    changed = args.changed or max(1, args.employees // 100)
+    rounds = []
+    for number in range(args.rounds):
+        say(f"round {number + 1}/{args.rounds}: fetch only, dlt, Skillibrium, {changed:,} changes")
+        rounds.append(scenarios.full_and_incremental_round(stage, number, changed, remote_ids))
+        say(json.dumps({k: rounds[-1][k].get("seconds") for k in ("floor", "dlt", "skillibrium")}))
+    peak = max(float(r["skillibrium"]["peak_rss_mb"]) for r in rounds)
+    return {
+        "full_sync": scenarios.summarise_full(rounds, args.employees),
+        "incremental": scenarios.summarise_incremental(rounds, changed),
+        "memory_100k": {"employees": args.employees, "peak_rss_mb": peak},
+    }
 
 
 def sandbox_bench(million: bool) -> dict[str, Any] | None:
@@ -129,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["postgresql"] = server.version()
     try:
         results |= measure(args, server, workdir)
-        if not args.skip_sandbox_bench:
+        if not args.skip_sandbox_bench and not args.only:
             say("the sandbox's own bench")
             box = sandbox_bench(args.million)
             if box is not None:
@@ -138,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"failed; the workers' log is kept in {workdir / 'workers.log'}")
         raise
     shutil.rmtree(workdir, ignore_errors=True)
-    carry_over(args.output, results, ("memory_million", "sandbox"))
+    kept = {"memory_million", "sandbox"} | {k for p in set(PARTS) - set(args.only or PARTS) for k in PARTS[p]}
+    carry_over(args.output, results, tuple(sorted(kept)))
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print(summary(results))
     return 0

@@ -17,12 +17,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 class Server:
-    """One PostgreSQL server, reached through the `postgres` maintenance database."""
+    """One PostgreSQL server, reached through the `postgres` maintenance database. The bench's databases are
+    named after DATABASE_URL's (skillibrium_bench* beside skillibrium, skillibrium_x_bench* beside
+    skillibrium_x), so two clones can run it on one server at the same time."""
 
     def __init__(self, url: str) -> None:
         self.config: dict[str, Any] = dict(dj_database_url.parse(url))
+        self.stem = str(self.config.get("NAME") or "skillibrium")
+
+    def own(self, name: str) -> str:
+        return self.stem + name.removeprefix("skillibrium")
 
     def url(self, name: str) -> str:
+        name = self.own(name)
         c = self.config
         password = f":{c['PASSWORD']}" if c.get("PASSWORD") else ""
         return f"postgres://{c['USER']}{password}@{c['HOST'] or '127.0.0.1'}:{c['PORT'] or 5432}/{name}"
@@ -40,20 +47,23 @@ class Server:
 
     def create(self, name: str, template: str | None = None) -> str:
         self.drop(name)
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.own(name)))
         if template:
-            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(self.own(template)))
         with self._admin() as conn:
             conn.execute(statement)
         return self.url(name)
 
     def drop(self, name: str) -> None:
         with self._admin() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(self.own(name))
+            )
+            conn.execute(statement)
 
     def size_mb(self, name: str) -> float:
         with self._admin() as conn:
-            row = conn.execute("SELECT pg_database_size(%s)", [name]).fetchone()
+            row = conn.execute("SELECT pg_database_size(%s)", [self.own(name)]).fetchone()
         return round(int(row[0] if row else 0) / 2**20, 1)
 
     def version(self) -> str:

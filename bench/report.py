@@ -21,6 +21,9 @@ TARGETS = {
     "rate_limited_vs_floor": 1.05,
     "rate_limited_429s": 0,
     "people_page_p95_ms": 50.0,
+    "ui_page_p95_ms": 50.0,
+    "csv_first_byte_ms": 200.0,
+    "csv_rss_growth_mb": 50.0,  # the server's peak while streaming, above its RSS before the first export
 }
 
 
@@ -124,6 +127,7 @@ def summary(results: dict[str, Any]) -> str:
             f"{verdict(m['vs_floor'], TARGETS['rate_limited_vs_floor'])}); 429s: {rate['max_429s']}"
         )
     lines += directory_pages_summary(results.get("directory_pages"))
+    lines += ui_pages_summary(results.get("ui_pages"))
     box = results.get("sandbox", {}).get("sandbox_pages")
     if box:
         lines.append(
@@ -147,4 +151,31 @@ def directory_pages_summary(pages: dict[str, Any] | None) -> list[str]:
     for key, label in steps:
         step = pages[key]
         lines.append(f"{label}: {step['p50_ms']} / {step['p95_ms']} ms, {step['queries']} queries")
+    return lines
+
+
+def ui_pages_summary(ui: dict[str, Any] | None) -> list[str]:
+    if not ui:
+        return []
+    target = TARGETS["ui_page_p95_ms"]
+    lines = [
+        f"pages over {ui['people']:,} people and {ui['audit_entries']:,} audit entries "
+        "(p50 / p95 server time, queries, page size):"
+    ]
+    for name, case in ui["pages"].items():
+        lines.append(
+            f"  {name}: {case['p50_ms']} / {case['p95_ms']} ms (target p95 <= {target}: "
+            f"{verdict(case['p95_ms'], target)}), {case['queries']} queries, {case['page_kb']} KB"
+        )
+    export = ui["csv_export"]
+    growth = round(export["peak_rss_mb"] - export["rss_before_mb"], 1)
+    lines.append(
+        f"audit CSV under {export['server']}, {len(export['runs'])} exports of "
+        f"{export['entries']:,} entries: "
+        f"first byte after {export['first_byte_ms']} ms at worst (target <= {TARGETS['csv_first_byte_ms']}: "
+        f"{verdict(export['first_byte_ms'], TARGETS['csv_first_byte_ms'])}); server RSS "
+        f"{export['rss_before_mb']} MB before, peak {export['peak_rss_mb']} MB (+{growth}, target <= "
+        f"{TARGETS['csv_rss_growth_mb']}: {verdict(growth, TARGETS['csv_rss_growth_mb'])}), "
+        f"{export['rss_after_mb']} MB after"
+    )
     return lines

@@ -18,6 +18,7 @@ TEMPLATE = "skillibrium_bench"
 RUN_DB = "skillibrium_bench_run"
 DLT_DB = "skillibrium_bench_dlt"
 PEOPLE_DB = "skillibrium_bench_people"
+UI_DB = "skillibrium_bench_ui"
 # Every run asks for account-details (is a relink needed?) and sync-status (is Merge mid-sync?).
 FIXED_OVERHEAD_REQUESTS = 2
 
@@ -204,4 +205,14 @@ def directory_pages(stage: Stage, people: int) -> dict[str, Any]:
         migrate(stage.env | {"DATABASE_URL": url})
         result = stage.child(["people", "--people", str(people)], DATABASE_URL=url)
         result["database_mb"] = stage.server.size_mb(PEOPLE_DB)
+    return result
+
+
+def ui_pages(stage: Stage, people: int, audit: int) -> dict[str, Any]:
+    """My Org, People, the audit log, the review queue and the CSV export (bench/ui_pages.py), in a database
+    of their own: one organization of `people` with `audit` entries, written directly, no sync."""
+    with database(stage.server, UI_DB) as url:
+        migrate(stage.env | {"DATABASE_URL": url})
+        result = stage.child(["ui", "--people", str(people), "--audit", str(audit)], DATABASE_URL=url)
+        result["database_mb"] = stage.server.size_mb(UI_DB)
     return result

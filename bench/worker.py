@@ -131,6 +131,14 @@ def people_pages(args: argparse.Namespace) -> dict[str, Any]:
     return directory_pages.run(args.people)
 
 
+def ui_pages(args: argparse.Namespace) -> dict[str, Any]:
+    """My Org, People, the audit log and the review queue at size, and the CSV export under uvicorn."""
+    _django()
+    from bench import ui_pages
+
+    return ui_pages.run(args.people, args.audit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
     steps = parser.add_subparsers(dest="step", required=True)
@@ -155,6 +163,10 @@ def main() -> None:
     step = steps.add_parser("people")
     step.add_argument("--people", type=int, default=100_000)
     step.set_defaults(call=people_pages)
+    step = steps.add_parser("ui")
+    step.add_argument("--people", type=int, default=100_000)
+    step.add_argument("--audit", type=int, default=1_000_000)
+    step.set_defaults(call=ui_pages)
     args = parser.parse_args()
     print(json.dumps(args.call(args)))
 

@@ -17,7 +17,7 @@ from . import review
 from .forms import PolicyForm, what_each_source_supplies
 from .models import HeldChange, HoldStatus, ProvisioningPolicy
 
-PENDING_PAGE = 100
+PENDING_PAGE = 50
 
 
 @admin_view
