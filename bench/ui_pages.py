@@ -104,6 +104,7 @@ def cases(big: Big) -> list[tuple[str, str, dict[str, str]]]:
     my_org, people, audit = reverse("directory:my_org"), reverse("accounts:people"), reverse("audit_log")
     review = reverse("provisioning:review")
     return [
+        ("HRIS Settings (a small page, for comparison)", reverse("integrations:hris_settings"), {}),
         ("My Org: first page", my_org, {}),
         ("My Org: page 1,000", my_org, {"page": "1000"}),
         ("My Org: search by last name", my_org, {"q": last_name}),

@@ -110,20 +110,23 @@ def pages(client: Client) -> dict[str, tuple[str, dict[str, str]]]:
 
 
 def test_no_page_issues_a_query_per_row() -> None:
-    """Each page takes as many queries with one row as with more than a page of them."""
+    """Each page takes as many queries with more than a page of rows as with twice as many, and one more at
+    most than with one row (a page that shows every row needs no count)."""
     org = make_org()
     admin = make_user(org, role=Role.ADMIN)
     client = signed_in(admin)
-    hold(add_people(org, 1))
-    add_entries(org, 1)
-    few = {name: queries(client, url, **params)[0] for name, (url, params) in pages(client).items()}
+    counts = []
+    for start, size in ((0, 1), (1, 120), (121, 120)):
+        hold(add_people(org, size, start=start))
+        add_entries(org, size, start=start)
+        add_entries(org, 2, action="user.deactivated", start=1000 + start)
+        counts.append(
+            {name: queries(client, url, **params)[0] for name, (url, params) in pages(client).items()}
+        )
+    one, many, twice = counts
 
-    hold(add_people(org, 120, start=1))
-    add_entries(org, 120, start=1)
-    add_entries(org, 3, action="user.deactivated", start=121)
-    many = {name: queries(client, url, **params)[0] for name, (url, params) in pages(client).items()}
-
-    assert many == few
+    assert many == twice
+    assert all(one[name] <= many[name] <= one[name] + 1 for name in one), (one, many)
     assert max(many.values()) <= 12
 
 
@@ -190,6 +193,23 @@ def test_my_org_search_finds_every_word_in_any_field_and_counts_once() -> None:
         client, reverse("directory:my_org"), q="last001engineer"
     )  # a word is not found across fields
     assert "No one matches" in html
+
+
+def test_my_org_counts_up_to_a_cap_and_pages_by_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillibrium.directory import views
+
+    org = make_org()
+    client = signed_in(make_user(org))
+    add_people(org, 5)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views, "COUNTED_UP_TO", 3)
+
+    first = client.get(reverse("directory:my_org")).content.decode()
+    assert "More than 3 people" in first and "Page 1</span>" in first and "page=2" in first
+    monkeypatch.setattr(views, "COUNTED_UP_TO", 10)
+    last = client.get(reverse("directory:my_org"), {"page": "3"}).content.decode()
+    assert "5 people" in last and "Page 3 of 3" in last and "page=4" not in last
+    assert "person4@example.com" in last and "person3@example.com" not in last
 
 
 def test_the_review_queue_shows_a_page_of_a_mass_hold_and_counts_it_all() -> None:

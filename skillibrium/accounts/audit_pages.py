@@ -54,7 +54,10 @@ def page_of(
     shown = keyset.window(
         found.select_related("actor"), field="at", size=PAGE_SIZE, after=after, before=before, oldest=oldest
     )
-    total = found.order_by()[: COUNTED_UP_TO + 1].count()
+    if not (after or before) and shown.newer is None and shown.older is None:
+        total = len(shown.rows)  # all of them are shown: a search that finds a few costs no count
+    else:
+        total = found.order_by()[: COUNTED_UP_TO + 1].count()
     return Page(shown, min(total, COUNTED_UP_TO), total > COUNTED_UP_TO)
 
 

@@ -1,4 +1,6 @@
-from django.core.paginator import Paginator
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -7,6 +9,35 @@ from skillibrium.accounts.models import Membership
 from skillibrium.directory.models import Person
 
 PAGE_SIZE = 50
+# Counting 100,000 people costs more than the rest of the page: beyond this, "more than 10,000".
+COUNTED_UP_TO = 10_000
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    people: list[Person]
+    has_next: bool
+    total: int
+    total_is_floor: bool  # more than `total`
+    last: int | None  # the last page's number, when the total is exact
+
+
+def page_of(people: QuerySet[Person], number: int) -> Page:
+    """A page's ids first (read from the order's index alone, with one more to tell a next page), then its
+    people with their managers; the total is counted only when the page does not tell it."""
+    start = (number - 1) * PAGE_SIZE
+    ids = list(people.values_list("pk", flat=True)[start : start + PAGE_SIZE + 1])
+    if number > 1 and not ids:
+        return page_of(people, 1)
+    shown = list(Person.objects.filter(pk__in=ids[:PAGE_SIZE]).select_related("manager"))
+    if number == 1 and len(ids) <= PAGE_SIZE:
+        total = len(ids)
+    else:
+        total = people.order_by()[: COUNTED_UP_TO + 1].count()
+    floor = total > COUNTED_UP_TO
+    last = None if floor else max(1, -(-total // PAGE_SIZE))
+    return Page(number, shown, len(ids) > PAGE_SIZE, min(total, COUNTED_UP_TO), floor, last)
 
 
 @member_view
@@ -15,12 +46,9 @@ def my_org(request: HttpRequest, membership: Membership) -> HttpResponse:
     people = Person.objects.for_org(membership.organization)
     if query:
         people = people.search(query)
-    # The page's ids first (from the index, without joining a manager to every row skipped), then its people;
-    # the paginator counts once, for the pager and the total alike.
-    paginator = Paginator(people.values_list("pk", flat=True), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    shown = Person.objects.filter(pk__in=list(page.object_list)).select_related("manager")
-    context = {"page": page, "people": list(shown), "query": query, "total": paginator.count}
+    number = request.GET.get("page", "")
+    page = page_of(people, int(number) if number.isdigit() and 0 < int(number) < 10**6 else 1)
+    context = {"page": page, "people": page.people, "query": query, "total": page.total}
     template = (
         "directory/people_table.html"
         if request.headers.get("HX-Request") == "true"
