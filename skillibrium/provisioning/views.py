@@ -63,7 +63,8 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
         "person", "decided_by", "previous__decided_by"
     )
     pending = held.filter(status=HoldStatus.PENDING)
-    # A mass hold is tens of thousands of changes: a page at a time (keyset), counted once.
+    # A mass hold is tens of thousands of changes: a page at a time (keyset). Their count is the frame's
+    # (shell/context_processors.py `held_pending`), made once per page.
     shown = keyset.window(pending, field="created_at", size=PENDING_PAGE, **keyset.params(request.GET))
     decided = held.exclude(status=HoldStatus.PENDING)[:25]  # the latest; none older is linked
     return render(
@@ -71,7 +72,6 @@ def review_queue(request: HttpRequest, membership: Membership) -> HttpResponse:
         "provisioning/review.html",
         {
             "pending": shown,
-            "pending_count": pending.count(),
             "decided": decided,
             "panel": "review",
             "tab": "company",
