@@ -121,6 +121,17 @@ def test_a_search_matching_more_than_it_sorts_walks_the_email_order(monkeypatch:
     assert _pages(client, "p0") == [f"p{n:03}@example.com" for n in range(70)]
 
 
+def test_the_whole_organization_is_counted_up_to_a_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting 100,000 memberships cost more than the rest of the page: past the cap it says "more than"."""
+    org = make_org()
+    client = signed_in(make_user(org, role=Role.ADMIN, email="admin@example.com"))
+    for n in range(5):
+        make_user(org, email=f"p{n:03}@example.com")
+    assert "6 users" in _people_page(client)[0]
+    monkeypatch.setattr(people_search, "SORTED_UP_TO", 4)
+    assert "More than 4 users" in _people_page(client)[0]
+
+
 def _pages(client: Client, query: str) -> list[str]:
     """Every email a search shows, following its Next links."""
     shown: list[str] = []
