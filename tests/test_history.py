@@ -282,3 +282,11 @@ def test_the_edit_page_costs_the_same_queries_with_a_month_of_runs() -> None:
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(one)
+
+
+def test_each_run_links_to_its_own_page() -> None:
+    integration = make_integration(make_org())
+    run = make_run(integration, started_at=timezone.now())
+    page = admin_of(integration).get(history_url(integration)).content.decode()
+    detail = reverse("integrations:run_detail", args=[integration.pk, run.pk])
+    assert re.search(rf'<tr data-run="{run.pk}"[^>]*>\s*<td><a href="{detail}">', page)

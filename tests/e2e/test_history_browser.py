@@ -1,6 +1,8 @@
 """History at a glance in the browser: the Edit page's chart of the last 30 days and health strip, in the
 organization's time zone, and All runs with its filters and pages."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -78,6 +80,9 @@ def test_the_edit_page_shows_the_month_and_all_runs_pages_and_filters(stack: Sta
     rows = page.locator("#run-history tbody tr")
     expect(rows.first).to_have_attribute("data-run-status", "failed")
     assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.runStatus)")) == {"failed"}
+    run = rows.first.get_attribute("data-run")
+    rows.first.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/runs/{run}/$"))
 
 
 def test_an_admin_changes_the_time_zone_and_the_pages_follow(stack: Stack, page: Page) -> None:
