@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "crontask",
+    "health_check",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "skillibrium.core.requests.request_ids",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -181,11 +183,17 @@ USE_I18N = False
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Outside DEBUG, static files are served from STATIC_ROOT under hashed names (the release step collects them),
+# so a browser may cache them for ever and a deployment never serves a stale stylesheet.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Shared by every process: sign-in lockout counters, used SAML assertions and OIDC token ids live here.
 CACHES = {
@@ -246,6 +254,12 @@ MERGE_RATE_LIMIT_PER_MINUTE = int(env("MERGE_RATE_LIMIT_PER_MINUTE", "100"))
 MERGE_RETRY_ATTEMPTS = int(env("MERGE_RETRY_ATTEMPTS", "4"))
 # Failed requests (>= 400 but 429) the whole fleet may have in 10 s before it holds back (Merge blocks at 21).
 MERGE_FLEET_FAILURE_BUDGET = int(env("MERGE_FLEET_FAILURE_BUDGET", "10"))
+# The scheduler looks for due syncs this often.
+SCHEDULER_TICK_SECONDS = int(env("SKILLIBRIUM_SCHEDULER_TICK_SECONDS", "30"))
+# Readiness (/readyz) fails when due background work has waited this long for a worker, or the scheduler
+# has not ticked for this long.
+READY_BACKLOG_SECONDS = int(env("SKILLIBRIUM_READY_BACKLOG_SECONDS", "600"))
+READY_SCHEDULER_SECONDS = int(env("SKILLIBRIUM_READY_SCHEDULER_SECONDS", "180"))
 SYNC_INTERVAL_SECONDS = int(env("SKILLIBRIUM_SYNC_INTERVAL_SECONDS", "3600"))
 # One sync per integration at a time: a lease renewed on every page, which a dead worker lets expire.
 SYNC_LEASE_SECONDS = int(env("SKILLIBRIUM_SYNC_LEASE_SECONDS", "300"))
@@ -270,20 +284,34 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Behind a proxy, the web server (uvicorn --proxy-headers) takes the client's address and scheme from
+# X-Forwarded-For/-Proto only when the connection comes from SKILLIBRIUM_TRUSTED_PROXIES (docs/deployment.md):
+# no client can claim another address to dodge a rate limit, or claim https. Django trusts what it is given.
 if ENVIRONMENT == "production" and SITE_URL.startswith("https://"):
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SKILLIBRIUM_HSTS_PRELOAD", True)
     SECURE_SSL_REDIRECT = env_bool("SKILLIBRIUM_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Error pages and reports hide settings, variables and POST fields whose names look secret.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "skillibrium.core.diagnostics.SecretsFilter"
+# One JSON object per line in production (an event's counts as fields of their own), plain lines elsewhere.
+LOG_FORMAT = env("SKILLIBRIUM_LOG_FORMAT", "json" if ENVIRONMENT == "production" and not DEBUG else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("SKILLIBRIUM_LOG_FORMAT must be 'json' or 'plain'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "filters": {
+        "request_id": {"()": "skillibrium.core.requests.RequestIdFilter"},
         "redact": {"()": "skillibrium.core.diagnostics.RedactSecretsFilter"},
         "client_error": {"()": "skillibrium.core.logfilters.ClientErrorWithoutTraceback"},
         "warnings": {"()": "skillibrium.core.logfilters.WarningsAndAbove"},
@@ -293,8 +321,8 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["client_error", "redact"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "client_error", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env("SKILLIBRIUM_LOG_LEVEL", "INFO")},
@@ -304,6 +332,26 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "apscheduler": {"level": "WARNING"},
+        # A failing readiness check is the 503 line django.request logs; the library's own adds a traceback.
+        "health_check": {"level": "ERROR"},
         "django.tasks": {"level": "WARNING", "filters": ["warnings"]},
     },
 }
+
+# Error reports to Sentry, when a DSN is given, scrubbed by the same rules as error pages and logs.
+SENTRY_DSN = env("SKILLIBRIUM_SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    def _scrubbed(event: object, hint: object) -> object:
+        from skillibrium.core.diagnostics import scrub_error_report
+
+        return scrub_error_report(event, hint)
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=ENVIRONMENT,
+        send_default_pii=False,
+        before_send=_scrubbed,  # type: ignore[arg-type]
+        traces_sample_rate=float(env("SKILLIBRIUM_SENTRY_TRACES", "0")),
+    )

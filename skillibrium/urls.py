@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from skillibrium.accounts import audit
 from skillibrium.accounts import views as accounts_views
+from skillibrium.core.health import Readiness
 from skillibrium.shell import operations
 
 handler403 = "skillibrium.shell.errors.permission_denied"
@@ -28,6 +29,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", login_not_required(Readiness.as_view()), name="readyz"),
     path("accounts/sso/", accounts_views.sso_start, name="sso_start"),
     path("accounts/email/", accounts_views.not_offered),
     path("accounts/3rdparty/", accounts_views.not_offered),

@@ -37,6 +37,7 @@ def seen(response: HttpResponse) -> dict[str, Any]:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # the release step: hashed names
     organization = Organization.objects.create(name="Probe")
     user = User.objects.create_user(EMAIL, PASSWORD)
     Membership.objects.create(user=user, organization=organization, role=Role.ADMIN)

@@ -31,6 +31,7 @@ def production_env(tmp_path: Path, **changes: str | None) -> dict[str, str]:
         "SKILLIBRIUM_SECRET_KEY": secrets.token_urlsafe(50),
         "SKILLIBRIUM_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        "SKILLIBRIUM_VAR_DIR": str(tmp_path / "var"),
         "MERGE_API_URL": "https://api.merge.dev/api",
         "MERGE_API_KEY": secrets.token_urlsafe(32),
         "MERGE_WEBHOOK_KEY": secrets.token_urlsafe(32),

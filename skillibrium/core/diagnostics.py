@@ -53,14 +53,43 @@ def configured_secrets() -> list[str]:
 BEARER = re.compile(r"(?i)(bearer\s+|x-account-token[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._~+/=-]{8,}")
 
 
+def redact(text: str) -> str:
+    """Configured keys and bearer/account tokens in a text become a mask."""
+    redacted = BEARER.sub(lambda m: m.group(1) + MASK, text)
+    for secret in configured_secrets():
+        redacted = redacted.replace(secret, MASK)
+    return redacted
+
+
 class RedactSecretsFilter(logging.Filter):
     """The last line of defence for logs: configured keys and bearer/account tokens become a mask."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = BEARER.sub(lambda m: m.group(1) + MASK, message)
-        for secret in configured_secrets():
-            redacted = redacted.replace(secret, MASK)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+def scrub_error_report(event: Any, hint: Any = None) -> Any:
+    """Sentry's `before_send`: the same rules as error pages and logs, applied to everything an event carries
+    (request headers and data, local variables, breadcrumbs, messages): a value under a secret-looking name
+    is masked, and keys or tokens inside any text are redacted."""
+
+    def scrub(value: Any, name: str = "") -> Any:
+        if name and SENSITIVE_NAME.search(name) and isinstance(value, str | bytes | int | float):
+            return MASK
+        if isinstance(value, dict):  # under a secret-looking name (cookies), everything inside is secret
+            secret = bool(name) and bool(SENSITIVE_NAME.search(name))
+            return {key: scrub(item, name if secret else str(key)) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            # Headers and cookies arrive as [name, value] pairs.
+            if len(value) == 2 and isinstance(value[0], str) and SENSITIVE_NAME.search(value[0]):
+                return [value[0], MASK]
+            return [scrub(item, name) for item in value]
+        if isinstance(value, str):
+            return redact(value)
+        return value
+
+    return scrub(event)

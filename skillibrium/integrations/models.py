@@ -1,6 +1,7 @@
 """An organization's connection to its HRIS or CRM through a Merge linked account, and its health."""
 
 import datetime as dt
+import logging
 from typing import Self
 
 from django.db import models, transaction
@@ -19,6 +20,9 @@ def logo_of(provider_slug: str) -> str:
     """The provider's logo, served by Skillibrium: Merge's image URL, frozen at link time, breaks."""
     slug = provider_slug if provider_slug in PROVIDER_LOGOS else "generic"
     return f"skillibrium/logos/{slug}.svg"
+
+
+logger = logging.getLogger(__name__)
 
 
 class IntegrationQuerySet(models.QuerySet["Integration"]):
@@ -276,6 +280,21 @@ class Integration(models.Model):
                 integration=self, from_health=self.health, to_health=health, cause=cause, detail=detail
             )
             self.health_changed_at = timezone.now()
+            logger.info(
+                "integration %s: health %s -> %s (%s)",
+                self.pk,
+                self.health,
+                health,
+                cause,
+                extra={
+                    "event": "health_changed",
+                    "integration_id": self.pk,
+                    "organization_id": self.organization_id,
+                    "from_health": self.health,
+                    "to_health": health,
+                    "cause": cause,
+                },
+            )
         self.health, self.cause, self.cause_detail = health, cause, detail
         self.save(update_fields=["health", "cause", "cause_detail", "health_changed_at"])
         return changed

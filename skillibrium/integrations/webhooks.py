@@ -88,4 +88,9 @@ def handle_event(integration: Integration, event: str) -> None:
     elif (event in SYNC_EVENTS or event.endswith(MODEL_EVENTS)) and not integration.is_paused:
         # Every signal leads to the same place: a sync that checks the account first and fetches what changed.
         request_sync(integration, Trigger.WEBHOOK)
-    logger.info("webhook %s for integration %s", event, integration.pk)
+    logger.info(
+        "webhook %s for integration %s",
+        event,
+        integration.pk,
+        extra={"event": "webhook", "webhook_event": event, "integration_id": integration.pk},
+    )

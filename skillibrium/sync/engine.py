@@ -95,6 +95,18 @@ def _run(integration: Integration, trigger: Trigger, progress: Progress | None =
         modified_after=integration.sync_watermark,
         started_by_id=integration.sync_requested_by_id,
     )
+    logger.info(
+        "sync run %s of integration %s started (%s)",
+        run.pk,
+        integration.pk,
+        trigger,
+        extra={
+            "event": "sync_run_started",
+            "run_id": run.pk,
+            "integration_id": integration.pk,
+            "trigger": trigger,
+        },
+    )
     try:
         with recording_run(run.pk):
             return _sync(integration, run, progress)

@@ -1,3 +1,4 @@
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -7,6 +8,8 @@ from django.db import models
 from django.utils import timezone
 
 from skillibrium.integrations.choices import Trigger
+
+logger = logging.getLogger(__name__)
 
 
 class RunStatus(models.TextChoices):
@@ -121,6 +124,19 @@ class SyncRun(models.Model):
         finally:
             self.phases[phase] = round(self.phases.get(phase, 0) + time.perf_counter() - start, 3)
 
+    COUNTS = (
+        "pages",
+        "requests",
+        "rate_limited",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped",
+        "provisioned",
+        "deactivated",
+        "held",
+    )
+
     def skip(self, record: Any, error: Exception) -> None:
         self.skipped += 1
         if len(self.record_errors) < 100:
@@ -130,6 +146,24 @@ class SyncRun(models.Model):
     def finish(self, status: RunStatus, error: str = "") -> Self:
         self.status, self.error, self.finished_at = status, error, timezone.now()
         self.save()
+        counts = {name: getattr(self, name) for name in self.COUNTS}
+        logger.info(
+            "sync run %s of integration %s: %s in %.1f s %s",
+            self.pk,
+            self.integration_id,
+            status,
+            self.duration or 0,
+            " ".join(f"{name}={value}" for name, value in counts.items()),
+            extra={
+                "event": "sync_run_finished",
+                "run_id": self.pk,
+                "integration_id": self.integration_id,
+                "trigger": self.trigger,
+                "status": status,
+                "duration_s": round(self.duration or 0, 3),
+                "counts": counts,
+            },
+        )
         return self
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.tasks import task
 from django.utils import timezone
 
+from skillibrium.core.health import scheduler_ticked
 from skillibrium.integrations.choices import Health, Trigger
 from skillibrium.integrations.models import Integration, PlatformIncident, client_for
 from skillibrium.integrations.relink import request_sync
@@ -51,9 +52,10 @@ def catch_up_waits_for_merge(integration: Integration) -> bool:
         return False  # the sync itself meets the error and records it
 
 
-@cron(IntervalTrigger(seconds=30))
+@cron(IntervalTrigger(seconds=settings.SCHEDULER_TICK_SECONDS))
 @task
 def enqueue_due_syncs() -> int:
+    scheduler_ticked()
     return queue_due_syncs()
 
 
