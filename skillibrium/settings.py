@@ -33,6 +33,8 @@ SITE_URL = env("SKILLIBRIUM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
+    # Without autodiscovery: the staff admin (skillibrium/shell/staff_admin/) shows only what it registers.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -7,6 +7,7 @@ from skillibrium.accounts import audit
 from skillibrium.accounts import views as accounts_views
 from skillibrium.core.health import Readiness
 from skillibrium.shell import operations
+from skillibrium.shell.staff_admin.registry import site as staff_admin
 
 handler403 = "skillibrium.shell.errors.permission_denied"
 handler404 = "skillibrium.shell.errors.page_not_found"
@@ -37,6 +38,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation_accept"),
     path("staff/", operations.operations, name="staff_operations"),
+    path("staff/admin/", staff_admin.urls),
     path("staff/organizations/new/", operations.create_organization, name="staff_create_organization"),
     path("my-org/", include("skillibrium.directory.urls")),
     path("settings/company/provisioning/", include("skillibrium.provisioning.urls")),

@@ -52,6 +52,25 @@ def signed_in(user: User) -> Client:
     return client
 
 
+def with_second_factor(client: Client, user: User) -> Client:
+    """`user` gets an authenticator app, and the client's session counts as signed in with its code (as
+    allauth records a sign-in that asked for one): what the staff admin asks of staff."""
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+    from django.test import RequestFactory
+
+    from skillibrium.core import crypto
+
+    Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": crypto.encrypt("JBSWY3DPEHPK3PXP")}
+    )
+    request = RequestFactory().get("/")
+    request.session = client.session
+    record_authentication(request, user, "mfa", type="totp")
+    request.session.save()
+    return client
+
+
 def queued_syncs(integration: Integration | None = None) -> list[DBTaskResult]:
     """The syncs waiting in the task queue, of one integration or of all, oldest first."""
     tasks = DBTaskResult.objects.ready().filter(task_path__endswith=".sync_linked_account")

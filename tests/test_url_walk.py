@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from skillibrium.accounts.access import Access
 from skillibrium.accounts.models import Role, User
 
-from .factories import make_integration, make_org, make_sso, make_user
+from .factories import make_integration, make_org, make_sso, make_user, with_second_factor
 from .tenancy import MARK, SECRET_MARK, Victim, make_victim
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,13 @@ SSO_ROUTES |= {"openid_connect_login", "openid_connect_callback"}
 # Ask Merge for a link token before anything else: the walk has no Merge, so they answer 502 (Bad Gateway),
 # and say so, to the one actor allowed to use them.
 MERGE_ROUTES = {"connect_start"}
+# The staff admin (shell/staff_admin/) sends staff elsewhere for what it does not do itself: signing out and
+# passwords to allauth's pages, an entry that does not exist back to its index.
+STAFF_ADMIN_REDIRECTS = {
+    reverse("admin:index"),
+    reverse("account_logout"),
+    reverse("account_change_password"),
+}
 # Exempt from CSRF because the request comes from elsewhere and carries its own proof.
 CSRF_EXEMPT = {
     "merge_webhook": "Merge signs each delivery (X-Merge-Webhook-Signature)",
@@ -112,6 +119,7 @@ def world() -> World:
     ]:
         clients[actor] = Client()
         clients[actor].force_login(user)
+    with_second_factor(clients[STAFF], User.objects.get(email="support@skillibrium.example"))
     owner = Client()
     owner.force_login(victim.admin)
     return World(victim=victim, owner=owner, clients=clients, baseline=victim.snapshot())
@@ -135,18 +143,31 @@ def _ids_for(name: str, owned: dict[int, type[models.Model]]) -> list[int]:
     return named if name != "pk" and named else list(owned)
 
 
-def value_sets(route: Route, world: World) -> list[dict[str, Any]]:
-    """Bravo's ids (that Bravo's own admin can address at this route) and Bravo's SSO slugs."""
-    victim = world.victim
+def text_value(route: Route, name: str, victim: Victim | None = None) -> str:
+    """A text parameter: the staff admin's app label or Bravo's entry there, Bravo's SSO slugs, or a mark."""
+    model_admin = getattr(route.callback, "model_admin", None)
+    if name == "app_label":
+        return "integrations"
+    if victim is None:
+        return f"{MARK}-x"
+    if name == "object_id" and model_admin is not None:
+        model = model_admin.model
+        path = victim.paths.get(model)
+        row = model._default_manager.filter(**{path: victim.organization.pk}).first() if path else None
+        return str(row.pk) if row else "0"  # a platform-wide table: an entry that does not exist
     sso = victim.organization.sso
+    return {"provider_id": sso.provider_id, "organization_slug": sso.slug}.get(name, f"{MARK}-x")
+
+
+def value_sets(route: Route, world: World) -> list[dict[str, Any]]:
+    """Bravo's ids (that Bravo's own admin can address at this route), Bravo's SSO slugs and admin entries."""
+    victim = world.victim
     choices: list[list[Any]] = []
     for name, is_int in route.params:
         if is_int:
             choices.append(_ids_for(name, victim.ids()))
         else:
-            choices.append(
-                [{"provider_id": sso.provider_id, "organization_slug": sso.slug}.get(name, f"{MARK}-x")]
-            )
+            choices.append([text_value(route, name, victim)])
     combos = [dict(zip([n for n, _ in route.params], c, strict=True)) for c in itertools.product(*choices)]
     if not any(is_int for _, is_int in route.params):
         return combos
@@ -177,6 +198,9 @@ def check_response(route: Route, actor: str, method: str, world: World, has_ids:
             return
         if actor == ANONYMOUS:
             assert status == 302 and response["Location"].startswith(LOGIN), f"{where} is not signed-in only"
+        elif route.access == Access.STAFF and actor == STAFF and status == 302:
+            assert route.name and route.name.startswith("admin:"), f"{where}: {status}"
+            assert response["Location"] in STAFF_ADMIN_REDIRECTS, f"{where}: to {response['Location']}"
         elif route.access == Access.STAFF:
             assert status in ({200, 400, 405} if actor == STAFF else {403, 405}), f"{where}: {status}"
         elif route.access in (Access.ADMIN, Access.MEMBER):
@@ -217,6 +241,7 @@ def test_the_walk_finds_the_routes_it_must() -> None:
         "my_org",
     } <= names
     assert {"run_history", "time_zone"} <= names
+    assert {"index", "integrations_integration_changelist", "integrations_integration_change"} <= names
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[r.template for r in ROUTES])
@@ -248,7 +273,7 @@ def test_csrf_is_required_on_every_state_changing_request(world: World) -> None:
     for route in ROUTES:
         if route.short_name in CSRF_EXEMPT:
             continue
-        values = {name: 1 if is_int else f"{MARK}-x" for name, is_int in route.params}
+        values = {name: 1 if is_int else text_value(route, name) for name, is_int in route.params}
         if attempt(strict, "POST", route.url(values)).status_code not in {403, 405}:
             unprotected.append(route.template)
     assert unprotected == []

@@ -78,13 +78,26 @@ def membership_of(request: HttpRequest) -> Membership:
     return membership
 
 
+def has_authenticator_app(user_id: int) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return bool(Authenticator.objects.filter(user_id=user_id, type=Authenticator.Type.TOTP).exists())
+
+
 def needs_mfa_setup(membership: Membership) -> bool:
     """The organization requires its admins to use an authenticator app and this admin has none yet."""
     if not (membership.is_admin and membership.organization.require_admin_mfa):
         return False
-    from allauth.mfa.models import Authenticator
+    return not has_authenticator_app(membership.user_id)
 
-    return not Authenticator.objects.filter(user_id=membership.user_id, type=Authenticator.Type.TOTP).exists()
+
+def signed_in_with_mfa(request: HttpRequest) -> bool:
+    """This session's sign-in (or a later re-authentication) included a code from an authenticator app or a
+    recovery code, as allauth records it; a password alone, or an app set up after signing in, is not it."""
+    from allauth.account.authentication import get_authentication_records
+
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
 
 
 def member_view[**P](view: MemberView[P]) -> View[P]:
