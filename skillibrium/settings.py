@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "skillibrium.core.middleware.EndInactiveSessionsMiddleware",
     "skillibrium.accounts.time_zones.OrganizationTimeZoneMiddleware",
+    "skillibrium.core.middleware.SignInAsAPageMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -2,6 +2,7 @@
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import connection, connections
@@ -175,6 +176,13 @@ def test_the_poll_is_for_the_organization_s_admins_only() -> None:
     assert admin_of(integration).get(poll_url(other)).status_code == 404
     assert member.get(poll_url(integration)).status_code == 403
     assert Client().get(poll_url(integration)).status_code == 302
+    # A page left open past its session: the poll sends the whole page to sign in.
+    edit = reverse("integrations:edit", args=[integration.pk])
+    expired = Client().get(
+        poll_url(integration), headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{edit}"}
+    )
+    assert expired.status_code == 200 and expired.content == b""
+    assert expired["HX-Redirect"] == f"{reverse('account_login')}?next={quote(edit, safe='')}"
     assert admin_of(integration).post(poll_url(integration)).status_code == 405
 
 
