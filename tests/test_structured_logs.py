@@ -13,7 +13,7 @@ from pythonjsonlogger.json import JsonFormatter
 from skillibrium.core.diagnostics import MASK, scrub_error_report
 from skillibrium.core.requests import RequestIdFilter
 from skillibrium.integrations.choices import Cause, Health, Trigger
-from skillibrium.sync.models import RunStatus, SyncRun
+from skillibrium.sync.models import PROGRESS_FIELDS, RunStatus, SyncRun
 
 from .factories import make_integration, make_org
 
@@ -40,7 +40,7 @@ def test_a_run_finishing_is_one_event_with_its_counts(caplog: pytest.LogCaptureF
     (event,) = events(caplog, "sync_run_finished")
     assert event["run_id"] == run.pk and event["integration_id"] == integration.pk
     assert event["status"] == "succeeded" and event["trigger"] == "schedule"
-    assert event["counts"] == {name: getattr(run, name) for name in SyncRun.COUNTS}
+    assert event["counts"] == {name: getattr(run, name) for name in PROGRESS_FIELDS}
     assert {"time", "level", "logger", "message", "request_id"} <= event.keys()
 
 

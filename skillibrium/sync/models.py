@@ -19,7 +19,8 @@ class RunStatus(models.TextChoices):
     PAUSED = "paused", "Paused (connection needs attention)"
 
 
-# The counters a running sync saves as each batch commits: what its pages and the command line show meanwhile.
+# The counters a running sync saves as each batch commits: what its pages and the command line show meanwhile,
+# and what its finishing log event carries.
 PROGRESS_FIELDS = (
     "pages",
     "requests",
@@ -124,19 +125,6 @@ class SyncRun(models.Model):
         finally:
             self.phases[phase] = round(self.phases.get(phase, 0) + time.perf_counter() - start, 3)
 
-    COUNTS = (
-        "pages",
-        "requests",
-        "rate_limited",
-        "created",
-        "updated",
-        "unchanged",
-        "skipped",
-        "provisioned",
-        "deactivated",
-        "held",
-    )
-
     def skip(self, record: Any, error: Exception) -> None:
         self.skipped += 1
         if len(self.record_errors) < 100:
@@ -146,7 +134,7 @@ class SyncRun(models.Model):
     def finish(self, status: RunStatus, error: str = "") -> Self:
         self.status, self.error, self.finished_at = status, error, timezone.now()
         self.save()
-        counts = {name: getattr(self, name) for name in self.COUNTS}
+        counts = {name: getattr(self, name) for name in PROGRESS_FIELDS}
         logger.info(
             "sync run %s of integration %s: %s in %.1f s %s",
             self.pk,
